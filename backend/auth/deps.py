@@ -1,0 +1,75 @@
+"""Who is calling: bearer token or session cookie (with CSRF for cookie-authenticated writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backend.auth import service
+from backend.auth.cookies import CSRF_HEADER, SESSION_COOKIE
+from backend.auth.errors import CsrfFailed, RoleNotAllowed
+from backend.auth.schemas import Role, Session, User
+from backend.auth.tokens import matches
+from backend.core.config import Settings
+from backend.core.errors import Unauthenticated
+from backend.db.deps import Conn
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def get_session(request: Request, conn: Conn) -> tuple[Session, User]:
+    token = _bearer(request)
+    via_cookie = token is None
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 200:
+        raise Unauthenticated("Sign in to continue.")
+    found = await service.authenticate(conn, token)
+    if found is None:
+        raise Unauthenticated("Your session has ended. Sign in again.")
+    session, _user = found
+    if via_cookie and request.method not in _SAFE_METHODS:
+        csrf = request.headers.get(CSRF_HEADER, "")
+        if not csrf or len(csrf) > 200 or not matches(csrf, session.csrf_hash):
+            raise CsrfFailed("This request needs the X-CSRF-Token header from sign-in.")
+    return found
+
+
+CurrentSession = Annotated[tuple[Session, User], Depends(get_session)]
+
+
+async def get_current_user(found: CurrentSession) -> User:
+    return found[1]
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    async def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise RoleNotAllowed(f"This needs one of the roles: {', '.join(r.value for r in roles)}.")
+        return user
+
+    return check
+
+
+Clinical = Annotated[User, Depends(require_role(Role.clinician, Role.provider_admin))]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+from backend.audit.schemas import Actor
+
+
+class Role(StrEnum):
+    provider_admin = "provider_admin"
+    clinician = "clinician"
+    client_admin = "client_admin"
+    manager = "manager"
+    employee = "employee"
+
+
+PROVIDER_ROLES = frozenset({Role.provider_admin, Role.clinician})
+EMPLOYER_ROLES = frozenset({Role.client_admin, Role.manager, Role.employee})
+
+OrgKind = Literal["provider", "employer"]
+
+
+class Organisation(BaseModel):
+    id: UUID
+    name: str
+    kind: OrgKind
+    provider_id: UUID | None
+
+
+class User(BaseModel):
+    """The signed-in person, with the organisation facts every permission check needs."""
+
+    id: UUID
+    organisation_id: UUID
+    role: Role
+    email: str
+    full_name: str
+    department: str | None
+    organisation_kind: OrgKind
+    # The OH provider this user works for or is served by.
+    provider_id: UUID
+
+    def actor(self) -> Actor:
+        return Actor(id=self.id, role=self.role.value, organisation_id=self.organisation_id)
+
+
+class Session(BaseModel):
+    id: UUID
+    user_id: UUID
+    csrf_hash: bytes
+    expires_at: AwareDatetime
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "nurse@provider.example", "password": "correct horse battery"}]}
+    )
+
+    email: EmailStr = Field(max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserRead(BaseModel):
+    id: UUID
+    role: Role
+    organisation_id: UUID
+    email: str
+    full_name: str
+    department: str | None = None
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: AwareDatetime
+    csrf_token: str
+    user: UserRead
+
+
+class IssuedSession(BaseModel):
+    token: str
+    csrf_token: str
+    expires_at: AwareDatetime
+    user: User

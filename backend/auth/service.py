@@ -1,0 +1,176 @@
+"""Organisations, users, passwords and sessions. Each use-case owns its transaction."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import asyncpg
+
+from backend.audit import service as audit
+from backend.auth import queries
+from backend.auth.errors import BadCredentials, BadOrganisation, EmailTaken, TooManyAttempts
+from backend.auth.passwords import hash_password, verify_password
+from backend.auth.schemas import (
+    EMPLOYER_ROLES,
+    PROVIDER_ROLES,
+    IssuedSession,
+    Organisation,
+    OrgKind,
+    Role,
+    Session,
+    User,
+)
+from backend.auth.tokens import new_token, token_hash
+from backend.core.clock import utc_now
+from backend.core.config import Settings
+from backend.core.errors import NotFound
+
+IP_FAILURE_LIMIT = 100
+
+
+async def create_organisation(
+    conn: asyncpg.Connection, *, name: str, kind: OrgKind, provider_id: UUID | None = None
+) -> Organisation:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise BadOrganisation("Organisation name must be 1 to 200 characters.")
+    async with conn.transaction():
+        if kind == "employer":
+            provider = await queries.get_organisation(conn, provider_id) if provider_id else None
+            if provider is None or provider.kind != "provider":
+                raise BadOrganisation("An employer must name an existing provider organisation (--provider).")
+        elif provider_id is not None:
+            raise BadOrganisation("A provider organisation cannot have a provider.")
+        if await queries.get_organisation_by_name(conn, name):
+            raise BadOrganisation(f"An organisation named {name!r} already exists.")
+        return await queries.insert_organisation(conn, name, kind, provider_id)
+
+
+async def get_organisation(conn: asyncpg.Connection, org_id: UUID) -> Organisation | None:
+    return await queries.get_organisation(conn, org_id)
+
+
+async def find_organisation(conn: asyncpg.Connection, name: str) -> Organisation | None:
+    return await queries.get_organisation_by_name(conn, name)
+
+
+async def create_user(
+    conn: asyncpg.Connection,
+    *,
+    organisation_id: UUID,
+    role: Role,
+    email: str,
+    password: str | None,
+    full_name: str = "",
+    department: str | None = None,
+) -> User:
+    email = email.strip().lower()
+    password_hash = await hash_password(password) if password else None
+    async with conn.transaction():
+        org = await queries.get_organisation(conn, organisation_id)
+        if org is None:
+            raise BadOrganisation("No such organisation.")
+        allowed = PROVIDER_ROLES if org.kind == "provider" else EMPLOYER_ROLES
+        if role not in allowed:
+            raise BadOrganisation(f"Role {role.value} does not belong in a {org.kind} organisation.")
+        if await queries.get_user_by_email(conn, email):
+            raise EmailTaken()
+        user_id = await queries.insert_user(
+            conn,
+            organisation_id=organisation_id,
+            role=role.value,
+            email=email,
+            full_name=full_name.strip(),
+            department=department,
+            password_hash=password_hash,
+        )
+        user = await queries.get_user(conn, user_id)
+        assert user is not None
+        await audit.record(conn, None, "user.create", "app_user", user_id, subject_user_id=user_id)
+    return user
+
+
+async def get_user(conn: asyncpg.Connection, user_id: UUID) -> User | None:
+    return await queries.get_user(conn, user_id)
+
+
+async def get_user_by_email(conn: asyncpg.Connection, email: str) -> User | None:
+    return await queries.get_user_by_email(conn, email.strip().lower())
+
+
+async def set_password(conn: asyncpg.Connection, user_id: UUID, password: str) -> None:
+    await queries.set_password(conn, user_id, await hash_password(password))
+
+
+async def _issue(conn: asyncpg.Connection, user: User, via: str, settings: Settings) -> IssuedSession:
+    token, csrf = new_token(), new_token()
+    expires_at = utc_now() + timedelta(hours=settings.session_hours)
+    await queries.insert_session(conn, user.id, token_hash(token), token_hash(csrf), via, expires_at)
+    return IssuedSession(token=token, csrf_token=csrf, expires_at=expires_at, user=user)
+
+
+async def login(
+    conn: asyncpg.Connection, *, email: str, password: str, client_ip: str | None, settings: Settings
+) -> IssuedSession:
+    """Check the password, throttled per account (and per client address) across processes."""
+    email = email.strip().lower()
+    window = f"{settings.login_window_minutes} minutes"
+    if await queries.recent_failures(conn, email, window) >= settings.login_max_failures or (
+        client_ip and await queries.recent_ip_failures(conn, client_ip, window) >= IP_FAILURE_LIMIT
+    ):
+        raise TooManyAttempts(
+            "Too many failed sign-in attempts. Wait a few minutes and try again.",
+            retry_after_s=settings.login_window_minutes * 60,
+        )
+    found = await queries.get_user_for_login(conn, email)
+    ok = await verify_password(found[1] if found else None, password)
+    async with conn.transaction():
+        await queries.insert_login_attempt(conn, email, ok, client_ip)
+        if not ok or found is None:
+            if found is not None:
+                await audit.record(
+                    conn, found[0].actor(), "auth.login", "app_user", found[0].id,
+                    outcome="denied", subject_user_id=found[0].id,
+                )
+            raise BadCredentials()
+        user = found[0]
+        issued = await _issue(conn, user, "password", settings)
+        await audit.record(conn, user.actor(), "auth.login", "app_user", user.id, subject_user_id=user.id)
+    return issued
+
+
+async def issue_link_session(conn: asyncpg.Connection, user: User, settings: Settings) -> IssuedSession:
+    """A session for someone who arrived through a verified single-use link (caller's transaction)."""
+    issued = await _issue(conn, user, "link", settings)
+    await audit.record(conn, user.actor(), "auth.link_login", "app_user", user.id, subject_user_id=user.id)
+    return issued
+
+
+async def ensure_employee(
+    conn: asyncpg.Connection, *, email: str, organisation_id: UUID, full_name: str
+) -> User:
+    """The employee account for this e-mail in this employer, created (without password) if missing."""
+    existing = await queries.get_user_by_email(conn, email)
+    if existing is not None:
+        if existing.role != Role.employee or existing.organisation_id != organisation_id:
+            raise NotFound("This link is not valid.")
+        return existing
+    user_id = await queries.insert_user(
+        conn, organisation_id=organisation_id, role=Role.employee.value, email=email,
+        full_name=full_name, department=None, password_hash=None,
+    )
+    user = await queries.get_user(conn, user_id)
+    assert user is not None
+    await audit.record(conn, None, "user.create", "app_user", user_id, subject_user_id=user_id)
+    return user
+
+
+async def authenticate(conn: asyncpg.Connection, token: str) -> tuple[Session, User] | None:
+    return await queries.get_session(conn, token_hash(token))
+
+
+async def logout(conn: asyncpg.Connection, session: Session, user: User) -> None:
+    async with conn.transaction():
+        await queries.revoke_session(conn, session.id)
+        await audit.record(conn, user.actor(), "auth.logout", "app_user", user.id, subject_user_id=user.id)

@@ -1,0 +1,52 @@
+"""The one Settings object. Nothing else in the code base reads os.environ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("ohconnect", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field is documented in deploy/env.example."""
+
+    model_config = SettingsConfigDict(env_prefix="OHCONNECT_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "OHCONNECT_DATABASE_URL")
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    db_pool_min: int = Field(default=2, ge=1, le=100)
+    db_pool_max: int = Field(default=10, ge=1, le=500)
+    db_app_role: str = Field(default="ohconnect_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    public_url: str = "http://127.0.0.1:8000"
+    secure_cookies: bool | None = None
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_max_failures: int = Field(default=10, ge=1, le=1000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    employee_link_days: int = Field(default=14, ge=1, le=90)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    referral_attachments_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    attachment_scan_command: str | None = None
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("OHCONNECT_DB_POOL_MIN must not exceed OHCONNECT_DB_POOL_MAX")
+        return self
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Secure cookies behind TLS: explicit setting, else inferred from the public URL."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.public_url.startswith("https://")

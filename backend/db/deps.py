@@ -1,0 +1,26 @@
+"""Request-scoped database connection: acquires and releases only, never commits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+
+from backend.core.errors import Unavailable
+
+
+async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    pool: asyncpg.Pool = request.app.state.pool
+    try:
+        conn = await pool.acquire(timeout=10)
+    except (OSError, TimeoutError, asyncpg.PostgresConnectionError) as exc:
+        raise Unavailable("The database is unavailable; please retry shortly.") from exc
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
+
+
+Conn = Annotated[asyncpg.Connection, Depends(get_conn)]

@@ -1,0 +1,124 @@
+"""Composition root: create_app(settings) wires the pool, routers, handlers and pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend.auth.router import router as auth_router
+from backend.core import handlers
+from backend.core.config import Settings
+from backend.core.http import SecurityHeadersMiddleware
+from backend.core.openapi import Problem
+from backend.db import migrate, pool
+from backend.notify import service as notify
+from backend.referrals.router import OPENAPI_MODELS
+from backend.referrals.router import router as referrals_router
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Occupational-health platform API. Sign in with `POST /api/v1/auth/login`, then send the
+`access_token` as `Authorization: Bearer <token>` (or use the session cookie plus the
+`X-CSRF-Token` header from sign-in, as the browser pages do). Errors are
+`application/problem+json` with a stable `code` and, for invalid input, an `errors` list
+naming each bad field.
+"""
+
+
+def _ui_dir() -> Path:
+    return Path(str(resources.files("clinic_ui")))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    dsn = pool.resolve_dsn(settings)
+    await migrate.migrate(dsn, app_role=settings.db_app_role)
+    role = settings.db_app_role if await pool.app_role_usable(dsn, settings.db_app_role) else None
+    if role is None:
+        logger.warning("application role %s unavailable; running as the connecting user", settings.db_app_role)
+    app.state.pool = await pool.create_pool(
+        dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max, role=role
+    )
+    dispatcher = asyncio.create_task(notify.run_dispatcher(app.state.pool, notify.log_sender))
+    try:
+        yield
+    finally:
+        dispatcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dispatcher
+        await app.state.pool.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="ohconnect",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    handlers.install(app)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
+    app.include_router(auth_router)
+    app.include_router(referrals_router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], responses={503: {"model": Problem}})
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database answers and every migration is applied."""
+        try:
+            async with request.app.state.pool.acquire(timeout=5) as conn:
+                version = await migrate.applied_version(conn)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            logger.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        wanted = migrate.latest_version()
+        ready = version >= wanted
+        return JSONResponse(
+            {"status": "ready" if ready else "migrating", "schema_version": version, "expected": wanted},
+            status_code=200 if ready else 503,
+        )
+
+    app.mount("/", StaticFiles(directory=_ui_dir(), html=True), name="ui")
+    _extend_openapi(app)
+    return app
+
+
+def _extend_openapi(app: FastAPI) -> None:
+    """Add models used by hand-written request bodies to the document's components."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = base()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in OPENAPI_MODELS:
+            generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(generated.pop("$defs", {}))
+            schemas[model.__name__] = generated
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

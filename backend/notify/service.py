@@ -1,0 +1,52 @@
+"""Outgoing messages: queued in the caller's transaction, delivered after commit by a sender.
+
+The default sender only writes to the log (``ohconnect.outbox``), which is what a demo or a
+development machine wants; a deployment plugs in an e-mail/SMS sender with the same signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from backend.notify import queries
+from backend.notify.queries import OutboxMessage
+
+logger = logging.getLogger("ohconnect.outbox")
+
+Sender = Callable[[OutboxMessage], Awaitable[None]]
+
+
+async def log_sender(message: OutboxMessage) -> None:
+    logger.info("%s to %s: %s\n%s", message.channel, message.recipient, message.subject, message.body)
+
+
+async def enqueue(conn: asyncpg.Connection, *, recipient: str, subject: str, body: str, channel: str = "email") -> None:
+    await queries.insert_message(conn, channel, recipient, subject, body)
+
+
+async def deliver_pending(pool: asyncpg.Pool, sender: Sender, *, batch: int = 20) -> int:
+    """Send what is waiting; safe to run in every process at once (rows are claimed with SKIP LOCKED)."""
+    sent = 0
+    async with pool.acquire() as conn, conn.transaction():
+        for message in await queries.claim_unsent(conn, batch):
+            try:
+                await sender(message)
+            except Exception:
+                logger.exception("could not send message %s", message.id)
+                await queries.mark_failed(conn, message.id)
+            else:
+                await queries.mark_sent(conn, message.id)
+                sent += 1
+    return sent
+
+
+async def run_dispatcher(pool: asyncpg.Pool, sender: Sender, *, interval_s: float = 2.0) -> None:
+    while True:
+        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            await deliver_pending(pool, sender)
+        await asyncio.sleep(interval_s)

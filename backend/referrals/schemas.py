@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+from backend.referrals.form import STANDARD_QUESTIONS
+from backend.referrals.transitions import Status
+
+EXAMPLE_FORM: dict[str, Any] = {
+    "referral_type": "management",
+    "site": "Example Depot",
+    "urgency_requested": "routine",
+    "employee": {
+        "full_name": "Alex Example",
+        "date_of_birth": "1985-04-12",
+        "employee_number": "EMP-00123",
+        "phone": "07700 900123",
+        "email": "alex.example@employer.example",
+        "correspondence_address": "1 Example Street, Exampletown, EX1 1AA",
+        "job_title": "Warehouse operative",
+        "department": "Logistics",
+        "work_location": "Example Depot",
+        "employment_start_date": "2019-03-01",
+        "contracted_hours": 37.5,
+        "working_pattern": "full_time",
+        "shift_patterns": ["days"],
+    },
+    "role": {"main_duties": "Picking and packing orders; forklift driving.", "hazards": ["manual_handling", "noise"]},
+    "referrer": {
+        "name": "Sam Manager",
+        "job_title": "Shift manager",
+        "phone": "07700 900456",
+        "email": "sam.manager@employer.example",
+    },
+    "reason": {
+        "categories": ["long_term_absence"],
+        "concern": "Absent for six weeks with back pain; wants to return.",
+        "advice_sought": "Advice on a phased return and adjustments to lifting duties.",
+    },
+    "absence": {
+        "currently_absent": True,
+        "absence_start_date": "2026-10-01",
+        "record": [{"start_date": "2026-10-01", "reason": "Back pain"}],
+    },
+    "questions": {"standard": [1, 2, 3], "additional": ["Can they drive a forklift?"]},
+    "attestation": {
+        "discussed_with_employee": True,
+        "discussed_on": "2026-11-01",
+        "copy_given_to_employee": True,
+    },
+}
+
+
+class ReferralSummary(BaseModel):
+    id: UUID
+    status: Status
+    organisation_id: UUID
+    organisation_name: str
+    referrer_id: UUID
+    employee_name: str
+    department: str
+    referral_type: str | None
+    urgency_requested: str | None
+    priority: Literal["routine", "soon", "urgent"] | None
+    modality: Literal["phone", "video", "face_to_face"] | None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    submitted_at: AwareDatetime | None
+
+
+class ReferralRead(ReferralSummary):
+    provider_id: UUID
+    employee_email: str
+    employee_user_id: UUID | None
+    clinician_grade: Literal["ohn", "ohp"] | None
+    form: dict[str, Any]
+    decision: dict[str, Any]
+    acknowledged_at: AwareDatetime | None
+    version: int
+    allowed_actions: list[str] = Field(default_factory=list)
+    standard_questions: dict[int, str] = Field(default_factory=lambda: dict(STANDARD_QUESTIONS))
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TransitionRequest(BaseModel):
+    """One state change. Which fields are needed depends on the action (see the state table)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"}]
+        },
+    )
+
+    action: str = Field(min_length=1, max_length=40)
+    message: str | None = Field(default=None, min_length=1, max_length=5000)
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    modality: Literal["phone", "video", "face_to_face"] | None = None
+    clinician_grade: Literal["ohn", "ohp"] | None = None
+    priority: Literal["routine", "soon", "urgent"] | None = None
+    appointment_at: AwareDatetime | None = None
+    consent_to_assessment: Literal[True] | None = None
+    release_choice: Literal["release", "see_first", "withhold"] | None = None
+    recipients: list[EmailStr] | None = Field(default=None, min_length=1, max_length=10)
+
+
+class ReferralEvent(BaseModel):
+    id: int
+    at: AwareDatetime
+    actor_id: UUID | None
+    actor_role: str
+    action: str
+    from_status: Status | None
+    to_status: Status
+    detail: dict[str, Any]
+
+
+class CommentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"body": "Could you send the latest absence record?"}]}
+    )
+
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class Comment(BaseModel):
+    id: UUID
+    author_id: UUID
+    author_name: str
+    author_role: str
+    body: str
+    created_at: AwareDatetime
+
+
+AttachmentKind = Literal[
+    "job_description", "absence_record", "fit_note", "risk_assessment", "accident_report",
+    "previous_oh_report", "meeting_notes", "other",
+]
+
+
+class Attachment(BaseModel):
+    id: UUID
+    kind: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    created_at: AwareDatetime
+
+
+class Acknowledgement(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"discussed": True, "comment": "Yes, we talked on Monday."}]}
+    )
+
+    discussed: bool
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class LinkRedeem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"token": "paste-the-token-from-your-link-here"}]}
+    )
+
+    token: str = Field(min_length=16, max_length=200)
+
+
+class AckLink(BaseModel):
+    """Returned to the referrer on submission: the single-use link to give the employee."""
+
+    url: str
+    expires_at: AwareDatetime
+
+
+class SubmitResult(BaseModel):
+    referral: ReferralRead
+    employee_link: AckLink
+
+
+class LinkSession(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    csrf_token: str
+    expires_at: AwareDatetime
+    referral_id: UUID
+
+
+class ListFilter(BaseModel):
+    status: list[Status] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+    since: date | None = None

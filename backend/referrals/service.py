@@ -1,0 +1,384 @@
+"""Referral use-cases: permissions, the state machine, acknowledgement, comments, attachments.
+
+Each public function owns its transaction; audit rows and referral events are written in it;
+notifications are queued in it and delivered after commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from backend.audit import service as audit
+from backend.auth import service as auth_service
+from backend.auth.schemas import IssuedSession, Role, User
+from backend.auth.tokens import new_token, token_hash
+from backend.core.clock import utc_now
+from backend.core.config import Settings
+from backend.notify import service as notify
+from backend.referrals import attachments, queries, transitions, validation
+from backend.referrals.errors import (
+    AttachmentTooLarge,
+    LinkInvalid,
+    ReferralForbidden,
+    ReferralInvalid,
+    ReferralNotFound,
+    ReferralStateConflict,
+)
+from backend.referrals.queries import Scope
+from backend.referrals.schemas import (
+    Acknowledgement,
+    AckLink,
+    Attachment,
+    Comment,
+    ReferralEvent,
+    ReferralPage,
+    ReferralRead,
+    SubmitResult,
+    TransitionRequest,
+)
+from backend.referrals.transitions import Party, Status
+
+REFERRER_ROLES = frozenset({Role.manager, Role.client_admin})
+EDITABLE = frozenset({Status.DRAFT, Status.INFO_REQUESTED})
+_TRIAGE_FIELDS = ("priority", "modality", "clinician_grade")
+
+
+def scope_for(user: User) -> Scope:
+    kind = "provider" if user.role in (Role.clinician, Role.provider_admin) else user.role.value
+    return Scope(kind, user.organisation_id, user.id, user.department or "")
+
+
+def parties_for(user: User, referral: ReferralRead) -> set[Party]:
+    parties: set[Party] = set()
+    if user.id == referral.referrer_id or (
+        user.role == Role.client_admin and user.organisation_id == referral.organisation_id
+    ):
+        parties.add(Party.referrer)
+    if user.role == Role.clinician:
+        parties.add(Party.clinician)
+    if user.role == Role.provider_admin:
+        parties.add(Party.ohadmin)
+    if user.role == Role.employee and referral.employee_user_id == user.id:
+        parties.add(Party.employee)
+    return parties
+
+
+def _present(user: User, referral: ReferralRead) -> ReferralRead:
+    """What this caller sees: allowed actions added; the confidential-to-OH note only for OH staff."""
+    shown = referral.model_copy(deep=True)
+    shown.allowed_actions = transitions.allowed_actions(referral.status, parties_for(user, referral), referral.decision)
+    if referral.status in EDITABLE and Party.referrer in parties_for(user, referral):
+        shown.allowed_actions.append("edit")
+    if user.role not in (Role.clinician, Role.provider_admin) and user.id != referral.referrer_id:
+        reason = shown.form.get("reason")
+        if isinstance(reason, dict):
+            reason.pop("confidential_note_to_oh", None)
+    return shown
+
+
+async def _audit(conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead | UUID,
+                 outcome: audit.Outcome = "ok") -> None:
+    if isinstance(referral, ReferralRead):
+        await audit.record(conn, user.actor(), action, "referral", referral.id, outcome=outcome,
+                           subject_user_id=referral.employee_user_id, subject_email=referral.employee_email or None)
+    else:
+        await audit.record(conn, user.actor(), action, "referral", referral, outcome=outcome)
+
+
+async def _load(conn: asyncpg.Connection, user: User, referral_id: UUID, *, lock: bool) -> ReferralRead:
+    referral = await queries.get_visible(conn, referral_id, scope_for(user), lock=lock)
+    if referral is None:
+        raise ReferralNotFound()
+    return referral
+
+
+async def _denied(conn: asyncpg.Connection, user: User, action: str, referral_id: UUID, outcome: audit.Outcome) -> None:
+    """Record a refused access in its own transaction (the caller's is rolled back by the error)."""
+    async with conn.transaction():
+        await _audit(conn, user, action, referral_id, outcome)
+
+
+@asynccontextmanager
+async def _use_case(conn: asyncpg.Connection, user: User, action: str, referral_id: UUID) -> AsyncIterator[None]:
+    """One transaction for one use-case; refusals are audited after the rollback."""
+    try:
+        async with conn.transaction():
+            yield
+    except ReferralNotFound:
+        await _denied(conn, user, action, referral_id, "not_found")
+        raise
+    except (ReferralForbidden, ReferralStateConflict):
+        await _denied(conn, user, action, referral_id, "denied")
+        raise
+
+
+async def create(conn: asyncpg.Connection, user: User, raw: Any) -> ReferralRead:
+    if user.role not in REFERRER_ROLES:
+        raise ReferralForbidden("Only managers and client administrators can make referrals.")
+    form = validation.check(raw, complete=False)
+    email, name, department = validation.employee_identity(form)
+    async with conn.transaction():
+        referral_id = await queries.insert_referral(
+            conn, organisation_id=user.organisation_id, provider_id=user.provider_id, referrer_id=user.id,
+            employee_email=email, employee_name=name, department=department, form=form,
+        )
+        await queries.insert_event(conn, referral_id, user.id, user.role.value, "create", None, "DRAFT", {})
+        referral = await _load(conn, user, referral_id, lock=False)
+        await _audit(conn, user, "referral.create", referral)
+    return _present(user, referral)
+
+
+async def update_form(conn: asyncpg.Connection, user: User, referral_id: UUID, raw: Any) -> ReferralRead:
+    async with _use_case(conn, user, "referral.update", referral_id):
+        referral = await _load(conn, user, referral_id, lock=True)
+        if Party.referrer not in parties_for(user, referral):
+            raise ReferralForbidden("Only the referrer can change the referral form.")
+        if referral.status not in EDITABLE:
+            raise ReferralStateConflict(f"A referral in status {referral.status} can no longer be edited.")
+        form = validation.check(raw, complete=referral.status != Status.DRAFT)
+        email, name, department = validation.employee_identity(form)
+        await queries.update_form(conn, referral_id, form, email, name, department)
+        await queries.insert_event(
+            conn, referral_id, user.id, user.role.value, "edit", referral.status, referral.status, {}
+        )
+        updated = await _load(conn, user, referral_id, lock=False)
+        await _audit(conn, user, "referral.update", updated)
+    return _present(user, updated)
+
+
+async def get(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReferralRead:
+    async with _use_case(conn, user, "referral.read", referral_id):
+        referral = await _load(conn, user, referral_id, lock=False)
+        await _audit(conn, user, "referral.read", referral)
+    return _present(user, referral)
+
+
+async def list_for(
+    conn: asyncpg.Connection, user: User, *, statuses: list[Status] | None, limit: int, offset: int, queue: bool
+) -> ReferralPage:
+    async with conn.transaction():
+        items, total = await queries.list_visible(
+            conn, scope_for(user), [s.value for s in statuses] if statuses else None, limit, offset, queue
+        )
+        await audit.record(conn, user.actor(), "referral.list", "referral", None)
+    return ReferralPage(items=items, total=total, limit=limit, offset=offset)
+
+
+async def _apply(
+    conn: asyncpg.Connection, user: User | None, referral: ReferralRead, action: str, detail: dict[str, Any],
+    target: Status, *, role: str,
+) -> None:
+    decision = {k: v for k, v in detail.items() if k not in _TRIAGE_FIELDS and k != "message"}
+    triage = {k: detail.get(k) for k in _TRIAGE_FIELDS}
+    await queries.update_state(conn, referral.id, target.value, decision, triage)
+    await queries.insert_event(
+        conn, referral.id, user.id if user else None, role, action, referral.status.value, target.value, detail
+    )
+    await conn.execute(
+        "SELECT pg_notify('referral_status', $1)",
+        json.dumps({"id": str(referral.id), "status": target.value, "provider_id": str(referral.provider_id)}),
+    )
+
+
+def _required_missing(request: TransitionRequest, names: tuple[str, ...]) -> list[dict[str, str]]:
+    return [
+        {"field": name, "message": f"required for action '{request.action}'", "type": "missing"}
+        for name in names
+        if getattr(request, name) is None
+    ]
+
+
+async def transition(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, request: TransitionRequest
+) -> ReferralRead:
+    if request.action not in transitions.API_ACTIONS or request.action == "submit":
+        raise ReferralInvalid(
+            f"Unknown action {request.action!r}.",
+            errors=[{"field": "action", "message": "unknown action; see allowed_actions", "type": "enum"}],
+        )
+    async with _use_case(conn, user, f"referral.{request.action}", referral_id):
+            referral = await _load(conn, user, referral_id, lock=True)
+            parties = parties_for(user, referral)
+            if not any(t.parties & parties for t in transitions.by_action(request.action)):
+                raise ReferralForbidden(f"Your role cannot {request.action} referrals.")
+            rule = transitions.find(referral.status, request.action)
+            if rule is None or not rule.parties & parties:
+                raise ReferralStateConflict(f"Cannot {request.action} a referral in status {referral.status}.")
+            missing = _required_missing(request, rule.requires)
+            if missing:
+                raise ReferralInvalid(f"Action '{request.action}' needs: {', '.join(m['field'] for m in missing)}",
+                                      errors=missing)
+            refusal = rule.guard(referral.decision) if rule.guard else None
+            if refusal:
+                raise ReferralStateConflict(f"Cannot {request.action}: {refusal}.")
+            detail = request.model_dump(mode="json", exclude_none=True, exclude={"action"})
+            await _apply(conn, user, referral, request.action, detail, rule.target or referral.status,
+                         role=user.role.value)
+            updated = await _load(conn, user, referral_id, lock=False)
+            await _audit(conn, user, f"referral.{request.action}", updated)
+    return _present(user, updated)
+
+
+async def _check_attachment_rules(conn: asyncpg.Connection, referral: ReferralRead, form: dict[str, Any]) -> None:
+    if "accident_at_work" in form.get("reason", {}).get("categories", []):
+        kinds = {a.kind for a in await queries.list_attachments(conn, referral.id)}
+        if "accident_report" not in kinds:
+            raise ReferralInvalid(
+                "An accident-at-work referral needs the accident report attached.",
+                errors=[{"field": "attachments", "message": "attach the accident report (kind accident_report)",
+                         "type": "missing"}],
+            )
+
+
+async def submit(conn: asyncpg.Connection, user: User, referral_id: UUID, settings: Settings) -> SubmitResult:
+    async with _use_case(conn, user, "referral.submit", referral_id):
+            referral = await _load(conn, user, referral_id, lock=True)
+            if user.id != referral.referrer_id:
+                raise ReferralForbidden("Only the person who made the referral can submit it.")
+            if referral.status != Status.DRAFT:
+                raise ReferralStateConflict(f"Cannot submit a referral in status {referral.status}.")
+            form = validation.check(referral.form, complete=True)
+            await _check_attachment_rules(conn, referral, form)
+            email, name, department = validation.employee_identity(form)
+            await queries.update_form(conn, referral_id, form, email, name, department)
+            await _apply(conn, user, referral, "submit", {}, Status.SUBMITTED, role=user.role.value)
+            submitted = await _load(conn, user, referral_id, lock=False)
+            await _apply(conn, None, submitted, "queue", {}, Status.AWAITING_TRIAGE, role="system")
+            link = await _issue_ack_link(conn, submitted, settings)
+            final = await _load(conn, user, referral_id, lock=False)
+            await _audit(conn, user, "referral.submit", final)
+    return SubmitResult(referral=_present(user, final), employee_link=link)
+
+
+async def _issue_ack_link(conn: asyncpg.Connection, referral: ReferralRead, settings: Settings) -> AckLink:
+    """A single-use link for the employee, sent to them (never shown to the employer)."""
+    token = new_token()
+    expires_at = utc_now() + timedelta(days=settings.employee_link_days)
+    await queries.insert_link(conn, token_hash(token), referral.employee_email, referral.organisation_id,
+                              referral.id, expires_at)
+    url = f"{settings.public_url.rstrip('/')}/acknowledge.html#token={token}"
+    await notify.enqueue(
+        conn, recipient=referral.employee_email,
+        subject="Your occupational health referral",
+        body=(f"Your manager has referred you to occupational health. Please confirm it was discussed with you "
+              f"and see exactly what was sent: {url}\nThis link works once and expires on "
+              f"{expires_at:%d %B %Y}."),
+    )
+    return AckLink(url=f"{settings.public_url.rstrip('/')}/acknowledge.html", expires_at=expires_at)
+
+
+async def redeem_link(conn: asyncpg.Connection, token: str, settings: Settings) -> tuple[IssuedSession, UUID]:
+    """Exchange a single-use employee link for a session; the link is spent even if later steps fail."""
+    async with conn.transaction():
+        found = await queries.redeem_link(conn, token_hash(token))
+        if found is None:
+            raise LinkInvalid("This link has already been used or has expired. Ask for a new one.")
+        email, organisation_id, referral_id = found
+        user = await auth_service.ensure_employee(conn, email=email, organisation_id=organisation_id, full_name="")
+        issued = await auth_service.issue_link_session(conn, user, settings)
+    return issued, referral_id
+
+
+async def acknowledge(conn: asyncpg.Connection, user: User, referral_id: UUID, ack: Acknowledgement) -> ReferralRead:
+    async with _use_case(conn, user, "referral.acknowledge", referral_id):
+        referral = await _load(conn, user, referral_id, lock=True)
+        if Party.employee not in parties_for(user, referral):
+            raise ReferralForbidden("Only the employee can acknowledge their referral.")
+        if referral.acknowledged_at is not None:
+            raise ReferralStateConflict("You have already responded to this referral.")
+        await queries.set_acknowledged(conn, referral_id)
+        detail = ack.model_dump(exclude_none=True)
+        await queries.insert_event(conn, referral_id, user.id, user.role.value, "acknowledge",
+                                   referral.status, referral.status, detail)
+        updated = await _load(conn, user, referral_id, lock=False)
+        await _audit(conn, user, "referral.acknowledge", updated)
+    return _present(user, updated)
+
+
+async def events(conn: asyncpg.Connection, user: User, referral_id: UUID) -> list[ReferralEvent]:
+    async with _use_case(conn, user, "referral.events.read", referral_id):
+        referral = await _load(conn, user, referral_id, lock=False)
+        found = await queries.list_events(conn, referral_id)
+        await _audit(conn, user, "referral.events.read", referral)
+    return found
+
+
+def _thread_member(user: User, referral: ReferralRead) -> None:
+    if user.role == Role.employee:
+        raise ReferralForbidden("The comments thread is between the referrer and occupational health.")
+
+
+async def comments(conn: asyncpg.Connection, user: User, referral_id: UUID) -> list[Comment]:
+    async with _use_case(conn, user, "referral.comments.read", referral_id):
+        referral = await _load(conn, user, referral_id, lock=False)
+        _thread_member(user, referral)
+        found = await queries.list_comments(conn, referral_id)
+        await _audit(conn, user, "referral.comments.read", referral)
+    return found
+
+
+async def add_comment(conn: asyncpg.Connection, user: User, referral_id: UUID, body: str) -> list[Comment]:
+    async with _use_case(conn, user, "referral.comment", referral_id):
+        referral = await _load(conn, user, referral_id, lock=False)
+        _thread_member(user, referral)
+        if referral.status == Status.DRAFT:
+            raise ReferralStateConflict("Submit the referral before starting a conversation about it.")
+        await queries.insert_comment(conn, referral_id, user.id, user.role.value, body)
+        await _audit(conn, user, "referral.comment", referral)
+        found = await queries.list_comments(conn, referral_id)
+    return found
+
+
+async def add_attachment(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, *, kind: str, filename: str, data: bytes,
+    settings: Settings,
+) -> Attachment:
+    if len(data) > settings.attachment_max_bytes:
+        raise AttachmentTooLarge(f"Each file may be at most {settings.attachment_max_bytes // (1024 * 1024)} MB.")
+    checked = await attachments.check(data, settings.attachment_scan_command)
+    async with _use_case(conn, user, "referral.attachment.add", referral_id):
+        referral = await _load(conn, user, referral_id, lock=False)
+        if Party.referrer not in parties_for(user, referral):
+            raise ReferralForbidden("Only the referrer can attach files.")
+        if referral.status not in EDITABLE:
+            raise ReferralStateConflict(f"Files cannot be added to a referral in status {referral.status}.")
+        total = await queries.attachment_total(conn, referral_id)
+        if total + len(data) > settings.referral_attachments_max_bytes:
+            raise AttachmentTooLarge(
+                f"A referral's files may total at most {settings.referral_attachments_max_bytes // (1024 * 1024)} MB."
+            )
+        saved = await queries.insert_attachment(
+            conn, referral_id=referral_id, kind=kind, filename=filename[:255] or "file",
+            content_type=checked.content_type, size_bytes=len(data), sha256=checked.sha256,
+            scan_status=checked.scan_status, data=data, uploaded_by=user.id,
+        )
+        await _audit(conn, user, "referral.attachment.add", referral)
+    return saved
+
+
+async def list_attachments(conn: asyncpg.Connection, user: User, referral_id: UUID) -> list[Attachment]:
+    async with _use_case(conn, user, "referral.attachments.read", referral_id):
+        referral = await _load(conn, user, referral_id, lock=False)
+        found = await queries.list_attachments(conn, referral_id)
+        await _audit(conn, user, "referral.attachments.read", referral)
+    return found
+
+
+async def get_attachment(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, attachment_id: UUID
+) -> tuple[str, str, bytes]:
+    async with _use_case(conn, user, "referral.attachment.read", referral_id):
+        referral = await _load(conn, user, referral_id, lock=False)
+        found = await queries.get_attachment_data(conn, referral_id, attachment_id)
+        await _audit(conn, user, "referral.attachment.read", referral, "ok" if found else "not_found")
+    if found is None:
+        raise ReferralNotFound("No such attachment.")
+    return found
+
