@@ -39,7 +39,7 @@ async def make_org(conn: asyncpg.Connection, kind: str = "employer", provider: O
 async def make_user(conn: asyncpg.Connection, org: Organisation, role: Role, *, email: str | None = None,
                     department: str | None = None, name: str = "") -> User:
     return await auth_service.create_user(
-        conn, organisation_id=org.id, role=role, email=email or f"{role.value}{next(_SEQ)}@example.test",
+        conn, organisation_id=org.id, role=role, email=email or f"{role.value}{next(_SEQ)}@example.example",
         password=PASSWORD, full_name=name or f"Test {role.value}", department=department,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -111,11 +111,11 @@ async def get_user_for_login(conn: asyncpg.Connection, email: str) -> tuple[User
     return (_user(row), row["password_hash"]) if row else None
 
 
-async def recent_failures(conn: asyncpg.Connection, email: str, window: str) -> int:
+async def recent_failures(conn: asyncpg.Connection, email: str, window: timedelta) -> int:
     return int(await conn.fetchval(COUNT_RECENT_FAILURES, email, window))
 
 
-async def recent_ip_failures(conn: asyncpg.Connection, client_ip: str, window: str) -> int:
+async def recent_ip_failures(conn: asyncpg.Connection, client_ip: str, window: timedelta) -> int:
     return int(await conn.fetchval(COUNT_RECENT_IP_FAILURES, client_ip, window))
 
 

@@ -4,9 +4,10 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from backend.audit.schemas import Actor
+from backend.core.types import Email
 
 
 class Role(StrEnum):
@@ -59,7 +60,7 @@ class LoginRequest(BaseModel):
         json_schema_extra={"examples": [{"email": "nurse@provider.example", "password": "correct horse battery"}]}
     )
 
-    email: EmailStr = Field(max_length=254)
+    email: Email
     password: str = Field(min_length=1, max_length=256)
 
 

@@ -115,7 +115,7 @@ async def login(
 ) -> IssuedSession:
     """Check the password, throttled per account (and per client address) across processes."""
     email = email.strip().lower()
-    window = f"{settings.login_window_minutes} minutes"
+    window = timedelta(minutes=settings.login_window_minutes)
     if await queries.recent_failures(conn, email, window) >= settings.login_max_failures or (
         client_ip and await queries.recent_ip_failures(conn, client_ip, window) >= IP_FAILURE_LIMIT
     ):

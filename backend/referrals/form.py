@@ -12,9 +12,10 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from backend.core.clock import utc_now
+from backend.core.types import Email
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=5000)]
@@ -126,7 +127,7 @@ class Employee(Strict):
     date_of_birth: Annotated[date, AfterValidator(_birth_date)]
     employee_number: Annotated[str, Field(min_length=1, max_length=40)]
     phone: Phone
-    email: EmailStr = Field(max_length=254)
+    email: Email
     correspondence_address: Annotated[str, Field(min_length=5, max_length=500)]
     job_title: Text
     department: Text
@@ -155,14 +156,14 @@ class Contact(Strict):
     name: Text
     job_title: Text | None = None
     phone: Phone | None = None
-    email: EmailStr | None = Field(default=None, max_length=254)
+    email: Email | None = None
 
 
 class Referrer(Strict):
     name: Text
     job_title: Text
     phone: Phone
-    email: EmailStr = Field(max_length=254)
+    email: Email
     hr_contact: Contact | None = None
     second_line_manager: Contact | None = None
 

@@ -7,7 +7,6 @@ is simply not found.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -166,7 +165,7 @@ async def update_state(
     triage: dict[str, str | None],
 ) -> None:
     await conn.execute(
-        UPDATE_STATE, referral_id, status, json.dumps(decision),
+        UPDATE_STATE, referral_id, status, decision,
         triage.get("priority"), triage.get("modality"), triage.get("clinician_grade"),
     )
 

@@ -4,8 +4,9 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from backend.core.types import Email
 from backend.referrals.form import STANDARD_QUESTIONS
 from backend.referrals.transitions import Status
 
@@ -110,7 +111,7 @@ class TransitionRequest(BaseModel):
     appointment_at: AwareDatetime | None = None
     consent_to_assessment: Literal[True] | None = None
     release_choice: Literal["release", "see_first", "withhold"] | None = None
-    recipients: list[EmailStr] | None = Field(default=None, min_length=1, max_length=10)
+    recipients: list[Email] | None = Field(default=None, min_length=1, max_length=10)
 
 
 class ReferralEvent(BaseModel):

@@ -33,8 +33,8 @@ from backend.referrals.errors import (
 )
 from backend.referrals.queries import Scope
 from backend.referrals.schemas import (
-    Acknowledgement,
     AckLink,
+    Acknowledgement,
     Attachment,
     Comment,
     ReferralEvent,
