@@ -19,13 +19,18 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 
+from backend.auth import passwords
 from backend.core.config import Settings
 from backend.db import migrate
 from backend.main import create_app
 from tests.pg import admin_dsn, with_database
 
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main").replace("_", "")
+
+# Real argon2id, with a cheaper cost profile than production so that a test world of users is quick.
+passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
 _COUNTER = itertools.count()
 
 
@@ -34,12 +39,30 @@ def pg_admin_dsn() -> str:
     return admin_dsn()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _drop_stale(admin: asyncpg.Connection) -> None:
+    """Drop databases left by earlier test runs whose process is gone (names carry the pid)."""
+    for row in await admin.fetch("SELECT datname FROM pg_database WHERE datname ~ '^ohc_(t|tmpl)_'"):
+        pid = row["datname"].split("_")[3]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 async def template_db(pg_admin_dsn: str) -> AsyncIterator[str]:
-    name = f"ohc_tmpl_{_WORKER}"
+    name = f"ohc_tmpl_{_WORKER}_{os.getpid()}"
     admin = await asyncpg.connect(pg_admin_dsn)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _drop_stale(admin)
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
@@ -102,11 +125,16 @@ async def server(db_dsn: str, settings_overrides: dict[str, object]) -> AsyncIte
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
-        database_url=db_dsn, environment="test", public_url=url, db_pool_min=1, db_pool_max=4,
+        database_url=db_dsn,
+        environment="test",
+        public_url=url,
+        db_pool_min=1,
+        db_pool_max=4,
         **settings_overrides,  # type: ignore[arg-type]
     )
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_config=None, log_level="warning", lifespan="on"
+    )
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     for _ in range(500):

@@ -28,19 +28,37 @@ class World:
     users: dict[str, User]
 
 
-async def make_org(conn: asyncpg.Connection, kind: str = "employer", provider: Organisation | None = None,
-                   name: str | None = None) -> Organisation:
+async def make_org(
+    conn: asyncpg.Connection,
+    kind: str = "employer",
+    provider: Organisation | None = None,
+    name: str | None = None,
+) -> Organisation:
     return await auth_service.create_organisation(
-        conn, name=name or f"Org {next(_SEQ)}", kind=kind,  # type: ignore[arg-type]
+        conn,
+        name=name or f"Org {next(_SEQ)}",
+        kind=kind,  # type: ignore[arg-type]
         provider_id=provider.id if provider else None,
     )
 
 
-async def make_user(conn: asyncpg.Connection, org: Organisation, role: Role, *, email: str | None = None,
-                    department: str | None = None, name: str = "") -> User:
+async def make_user(
+    conn: asyncpg.Connection,
+    org: Organisation,
+    role: Role,
+    *,
+    email: str | None = None,
+    department: str | None = None,
+    name: str = "",
+) -> User:
     return await auth_service.create_user(
-        conn, organisation_id=org.id, role=role, email=email or f"{role.value}{next(_SEQ)}@example.example",
-        password=PASSWORD, full_name=name or f"Test {role.value}", department=department,
+        conn,
+        organisation_id=org.id,
+        role=role,
+        email=email or f"{role.value}{next(_SEQ)}@example.example",
+        password=PASSWORD,
+        full_name=name or f"Test {role.value}",
+        department=department,
     )
 
 
@@ -83,8 +101,13 @@ def referral_form(**overrides: Any) -> dict[str, Any]:
     return form
 
 
-async def make_referral(client: httpx.AsyncClient, headers: dict[str, str], *, submit: bool = True,
-                        form: dict[str, Any] | None = None) -> dict[str, Any]:
+async def make_referral(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    *,
+    submit: bool = True,
+    form: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     created = await client.post("/api/v1/referrals", json=form or referral_form(), headers=headers)
     assert created.status_code == 201, created.text
     body: dict[str, Any] = created.json()

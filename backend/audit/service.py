@@ -45,7 +45,8 @@ async def access_log_for(
     conn: asyncpg.Connection, actor: Actor, email: str, *, limit: int, offset: int
 ) -> list[AccessLogEntry]:
     """Who read or changed records about this person; reading it is itself audited."""
-    assert actor.id is not None
+    if actor.id is None:
+        raise ValueError("an access log belongs to a person")
     async with conn.transaction():
         entries = await queries.access_log(conn, actor.id, email, limit, offset)
         await record(conn, actor, "access_log.read", "app_user", actor.id, subject_user_id=actor.id)

@@ -15,11 +15,21 @@ CSRF_HEADER = "X-CSRF-Token"
 def set_session_cookies(response: Response, issued: IssuedSession, settings: Settings) -> None:
     secure = settings.cookies_secure
     response.set_cookie(
-        SESSION_COOKIE, issued.token, httponly=True, samesite="lax", secure=secure, path="/",
+        SESSION_COOKIE,
+        issued.token,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
         expires=issued.expires_at,
     )
     response.set_cookie(
-        CSRF_COOKIE, issued.csrf_token, httponly=False, samesite="strict", secure=secure, path="/",
+        CSRF_COOKIE,
+        issued.csrf_token,
+        httponly=False,
+        samesite="strict",
+        secure=secure,
+        path="/",
         expires=issued.expires_at,
     )
 

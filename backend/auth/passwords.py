@@ -1,4 +1,9 @@
-"""Argon2id password hashing, run off the event loop."""
+"""Argon2id password hashing, run off the event loop.
+
+Production uses argon2-cffi's default profile (RFC 9106 low-memory: t=3, m=64 MiB).
+Tests may switch to a cheaper profile with ``use_hasher``; verification reads the
+parameters from each stored hash, so hashes of either profile keep verifying.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,29 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
-# Verified against when the account does not exist, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+_state: dict[str, PasswordHasher] = {"hasher": PasswordHasher()}
+_dummy: dict[str, str] = {}
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    _state["hasher"] = hasher
+    _dummy.clear()
+
+
+def _dummy_hash() -> str:
+    # Verified against when the account does not exist, so both paths cost the same.
+    if "hash" not in _dummy:
+        _dummy["hash"] = _state["hasher"].hash("not-a-real-password")
+    return _dummy["hash"]
 
 
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await anyio.to_thread.run_sync(_state["hasher"].hash, password)
 
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _state["hasher"].verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

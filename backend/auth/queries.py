@@ -20,14 +20,18 @@ INSERT INTO organisation (name, kind, provider_id) VALUES ($1, $2, $3)
 RETURNING id, name, kind, provider_id
 """
 GET_ORGANISATION = "SELECT id, name, kind, provider_id FROM organisation WHERE id = $1"
-GET_ORGANISATION_BY_NAME = "SELECT id, name, kind, provider_id FROM organisation WHERE lower(name) = lower($1)"
+GET_ORGANISATION_BY_NAME = (
+    "SELECT id, name, kind, provider_id FROM organisation WHERE lower(name) = lower($1)"
+)
 
 INSERT_USER = """
 INSERT INTO app_user (organisation_id, role, email, full_name, department, password_hash)
 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
 """
 SET_PASSWORD = "UPDATE app_user SET password_hash = $2 WHERE id = $1"
-GET_USER = f"SELECT {_USER_COLUMNS} FROM app_user u JOIN organisation o ON o.id = u.organisation_id WHERE u.id = $1"
+GET_USER = (
+    f"SELECT {_USER_COLUMNS} FROM app_user u JOIN organisation o ON o.id = u.organisation_id WHERE u.id = $1"
+)
 GET_USER_FOR_LOGIN = f"""
 SELECT {_USER_COLUMNS}, u.password_hash FROM app_user u JOIN organisation o ON o.id = u.organisation_id
 WHERE u.email = $1 AND u.disabled_at IS NULL
@@ -66,7 +70,7 @@ async def insert_organisation(
     conn: asyncpg.Connection, name: str, kind: str, provider_id: UUID | None
 ) -> Organisation:
     row = await conn.fetchrow(INSERT_ORGANISATION, name, kind, provider_id)
-    return Organisation.model_validate(dict(row))
+    return Organisation.model_validate(dict(row or {}))
 
 
 async def get_organisation(conn: asyncpg.Connection, org_id: UUID) -> Organisation | None:
@@ -119,12 +123,19 @@ async def recent_ip_failures(conn: asyncpg.Connection, client_ip: str, window: t
     return int(await conn.fetchval(COUNT_RECENT_IP_FAILURES, client_ip, window))
 
 
-async def insert_login_attempt(conn: asyncpg.Connection, email: str, succeeded: bool, client_ip: str | None) -> None:
+async def insert_login_attempt(
+    conn: asyncpg.Connection, email: str, succeeded: bool, client_ip: str | None
+) -> None:
     await conn.execute(INSERT_LOGIN_ATTEMPT, email, succeeded, client_ip)
 
 
 async def insert_session(
-    conn: asyncpg.Connection, user_id: UUID, token_hash: bytes, csrf_hash: bytes, via: str, expires_at: datetime
+    conn: asyncpg.Connection,
+    user_id: UUID,
+    token_hash: bytes,
+    csrf_hash: bytes,
+    via: str,
+    expires_at: datetime,
 ) -> UUID:
     session_id: UUID = await conn.fetchval(INSERT_SESSION, user_id, token_hash, csrf_hash, via, expires_at)
     return session_id

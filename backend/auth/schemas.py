@@ -57,7 +57,9 @@ class Session(BaseModel):
 
 class LoginRequest(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"email": "nurse@provider.example", "password": "correct horse battery"}]}
+        json_schema_extra={
+            "examples": [{"email": "nurse@provider.example", "password": "correct horse battery"}]
+        }
     )
 
     email: Email
@@ -75,7 +77,7 @@ class UserRead(BaseModel):
 
 class LoginResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a token type, not a secret
     expires_at: AwareDatetime
     csrf_token: str
     user: UserRead

@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
+from backend.audit.schemas import Outcome
 from backend.auth import queries
 from backend.auth.errors import BadCredentials, BadOrganisation, EmailTaken, TooManyAttempts
 from backend.auth.passwords import hash_password, verify_password
@@ -85,9 +86,15 @@ async def create_user(
             department=department,
             password_hash=password_hash,
         )
-        user = await queries.get_user(conn, user_id)
-        assert user is not None
+        user = await _reload(conn, user_id)
         await audit.record(conn, None, "user.create", "app_user", user_id, subject_user_id=user_id)
+    return user
+
+
+async def _reload(conn: asyncpg.Connection, user_id: UUID) -> User:
+    user = await queries.get_user(conn, user_id)
+    if user is None:
+        raise RuntimeError(f"user {user_id} vanished inside its own transaction")
     return user
 
 
@@ -127,16 +134,22 @@ async def login(
     ok = await verify_password(found[1] if found else None, password)
     async with conn.transaction():
         await queries.insert_login_attempt(conn, email, ok, client_ip)
-        if not ok or found is None:
-            if found is not None:
-                await audit.record(
-                    conn, found[0].actor(), "auth.login", "app_user", found[0].id,
-                    outcome="denied", subject_user_id=found[0].id,
-                )
-            raise BadCredentials()
-        user = found[0]
-        issued = await _issue(conn, user, "password", settings)
-        await audit.record(conn, user.actor(), "auth.login", "app_user", user.id, subject_user_id=user.id)
+        if found is not None:
+            user = found[0]
+            outcome: Outcome = "ok" if ok else "denied"
+            await audit.record(
+                conn,
+                user.actor(),
+                "auth.login",
+                "app_user",
+                user.id,
+                outcome=outcome,
+                subject_user_id=user.id,
+            )
+        issued = await _issue(conn, found[0], "password", settings) if ok and found else None
+    # The failed attempt is committed before refusing, so it counts towards throttling.
+    if issued is None:
+        raise BadCredentials()
     return issued
 
 
@@ -157,11 +170,15 @@ async def ensure_employee(
             raise NotFound("This link is not valid.")
         return existing
     user_id = await queries.insert_user(
-        conn, organisation_id=organisation_id, role=Role.employee.value, email=email,
-        full_name=full_name, department=None, password_hash=None,
+        conn,
+        organisation_id=organisation_id,
+        role=Role.employee.value,
+        email=email,
+        full_name=full_name,
+        department=None,
+        password_hash=None,
     )
-    user = await queries.get_user(conn, user_id)
-    assert user is not None
+    user = await _reload(conn, user_id)
     await audit.record(conn, None, "user.create", "app_user", user_id, subject_user_id=user_id)
     return user
 

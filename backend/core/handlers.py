@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,19 +24,23 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 def field_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"field": _field_path(tuple(err.get("loc", ()))), "message": err.get("msg", "invalid"), "type": err["type"]}
+        {
+            "field": _field_path(tuple(err.get("loc", ()))),
+            "message": err.get("msg", "invalid"),
+            "type": err["type"],
+        }
         for err in raw
     ]
 
 
 async def app_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+    exc = cast(AppError, exc)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
     return JSONResponse(exc.body(), status_code=exc.status_code, media_type=MEDIA_TYPE, headers=headers)
 
 
 async def validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    exc = cast(RequestValidationError, exc)
     errs = field_errors(list(exc.errors()))
     names = ", ".join(sorted({e["field"] for e in errs}))
     body = problem(422, "Invalid input", f"Please check: {names}", code="invalid", errors=errs)
@@ -44,7 +48,7 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    exc = cast(StarletteHTTPException, exc)
     title = {404: "Not found", 405: "Method not allowed", 401: "Not signed in"}.get(exc.status_code, "Error")
     body = problem(exc.status_code, title, str(exc.detail), code=title.lower().replace(" ", "_"))
     return JSONResponse(body, status_code=exc.status_code, media_type=MEDIA_TYPE, headers=exc.headers)

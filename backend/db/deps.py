@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, cast
 
 import asyncpg
 from fastapi import Depends, Request
@@ -18,7 +18,8 @@ async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
     except (OSError, TimeoutError, asyncpg.PostgresConnectionError) as exc:
         raise Unavailable("The database is unavailable; please retry shortly.") from exc
     try:
-        yield conn
+        # A pooled connection proxies every Connection method; the stubs type it separately.
+        yield cast(asyncpg.Connection, conn)
     finally:
         await pool.release(conn)
 

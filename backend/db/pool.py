@@ -46,5 +46,6 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, role: str | Non
     pool = await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30, **kwargs
     )
-    assert pool is not None
+    if pool is None:
+        raise RuntimeError("asyncpg returned no pool")
     return pool

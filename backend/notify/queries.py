@@ -26,7 +26,9 @@ MARK_SENT = "UPDATE outbox_message SET sent_at = now(), attempts = attempts + 1 
 MARK_FAILED = "UPDATE outbox_message SET attempts = attempts + 1 WHERE id = $1"
 
 
-async def insert_message(conn: asyncpg.Connection, channel: str, recipient: str, subject: str, body: str) -> None:
+async def insert_message(
+    conn: asyncpg.Connection, channel: str, recipient: str, subject: str, body: str
+) -> None:
     await conn.execute(INSERT_MESSAGE, channel, recipient, subject, body)
 
 

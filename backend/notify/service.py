@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import asyncpg
 
@@ -25,14 +26,17 @@ async def log_sender(message: OutboxMessage) -> None:
     logger.info("%s to %s: %s\n%s", message.channel, message.recipient, message.subject, message.body)
 
 
-async def enqueue(conn: asyncpg.Connection, *, recipient: str, subject: str, body: str, channel: str = "email") -> None:
+async def enqueue(
+    conn: asyncpg.Connection, *, recipient: str, subject: str, body: str, channel: str = "email"
+) -> None:
     await queries.insert_message(conn, channel, recipient, subject, body)
 
 
 async def deliver_pending(pool: asyncpg.Pool, sender: Sender, *, batch: int = 20) -> int:
     """Send what is waiting; safe to run in every process at once (rows are claimed with SKIP LOCKED)."""
     sent = 0
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as proxy, proxy.transaction():
+        conn = cast(asyncpg.Connection, proxy)
         for message in await queries.claim_unsent(conn, batch):
             try:
                 await sender(message)
