@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from backend.auth.router import router as auth_router
 from backend.core import handlers
 from backend.core.config import Settings
-from backend.core.http import SecurityHeadersMiddleware
+from backend.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware
 from backend.core.openapi import Problem
 from backend.db import migrate, pool
 from backend.notify import service as notify
@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     handlers.install(app)
+    upload_limit = settings.attachment_max_bytes + 64 * 1024
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.request_max_bytes,
+                       large_paths={"/attachments": upload_limit})
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
     app.include_router(auth_router)
     app.include_router(referrals_router)

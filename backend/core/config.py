@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=10, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     employee_link_days: int = Field(default=14, ge=1, le=90)
+    request_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     referral_attachments_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     attachment_scan_command: str | None = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.core.errors import problem
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -65,3 +68,82 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             request_id_var.reset(token)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies above a limit (413) before the app reads them, chunked ones included.
+
+    ``large_paths`` maps a path suffix (e.g. "/attachments") to a higher limit for uploads.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, large_paths: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.large_paths = large_paths or {}
+
+    def _limit(self, path: str) -> int:
+        for suffix, limit in self.large_paths.items():
+            if path.endswith(suffix):
+                return limit
+        return self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope.get("path", ""))
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, limit)
+            return
+        seen = 0
+        exceeded = False
+        replied = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    # Stop reading; whatever the app answers is replaced by a 413 below.
+                    exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal replied
+            if not exceeded:
+                await send(message)
+            elif not replied:
+                replied = True
+                await _too_large(send, limit)
+
+        await self.app(scope, limited_receive, guarded_send)
+        if exceeded and not replied:
+            await _too_large(send, limit)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        problem(
+            413,
+            "Payload too large",
+            f"The request body may be at most {limit} bytes.",
+            code="payload_too_large",
+        )
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
