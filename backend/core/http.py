@@ -57,7 +57,7 @@ class SecurityHeadersMiddleware:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer"
                 headers["X-Frame-Options"] = "DENY"
-                headers["Permissions-Policy"] = "camera=(self), microphone=(self), bluetooth=(self)"
+                headers["Permissions-Policy"] = "camera=(self), microphone=(self)"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
                 headers["Content-Security-Policy"] = _DOCS_CSP if path == "/docs" else CSP
                 if self.hsts:

@@ -1,0 +1,237 @@
+// Manager's page: the list of their referrals (#), a new or draft referral (#new, #edit=ID) and one
+// referral with its actions, comments and history (#view=ID).
+
+import { ApiError, get } from '../api.js';
+import { actionForms } from '../actions.js';
+import { attachmentList, loadAttachments } from '../attachments.js';
+import { commentsPanel } from '../comments.js';
+import { byId, focusOn, formatDate, formatDateTime, h, replace, serial } from '../dom.js';
+import { historyPanel } from '../history.js';
+import { MODALITY, PRIORITY, REFERRAL_TYPE, STATUS, label } from '../labels.js';
+import { ReferralEditor } from '../referral-editor.js';
+import { referralView } from '../referral-view.js';
+import { announce, requireUser } from '../session.js';
+
+const view = byId('view');
+const notice = byId('notice');
+const BASE_TITLE = document.title;
+let user = null;
+
+function setTitle(text) {
+  document.title = text ? `${text} – ${BASE_TITLE}` : BASE_TITLE;
+}
+
+let pendingNotice = null;
+
+/** Show a success message above the next view that is rendered. */
+function queueNotice(title, text) {
+  pendingNotice = { title, text };
+}
+
+function showNotice({ title, text }) {
+  const heading = h('h2', { class: 'notice__title', tabindex: '-1' }, title);
+  replace(notice, h('div', { class: 'notice', role: 'status' }, heading, h('p', {}, text)));
+  return heading;
+}
+
+function statusTag(status) {
+  return h('span', { class: `tag tag--${status.toLowerCase()}` }, label(STATUS, status));
+}
+
+function referralRow(item) {
+  const name = item.employee_name || 'Employee not named yet';
+  const href = item.status === 'DRAFT' ? `#edit=${item.id}` : `#view=${item.id}`;
+  return h(
+    'tr',
+    {},
+    h(
+      'th',
+      { scope: 'row' },
+      h('a', { href }, name),
+      h('span', { class: 'sub' }, label(REFERRAL_TYPE, item.referral_type) || ''),
+    ),
+    h('td', {}, statusTag(item.status)),
+    h('td', {}, formatDate(item.submitted_at || item.updated_at, { short: true })),
+  );
+}
+
+async function showList() {
+  setTitle('');
+  const page = await get('/api/v1/referrals?limit=200');
+  const heading = h('h1', {}, 'Your referrals');
+  const table = page.items.length
+    ? h(
+        'div',
+        { class: 'table-wrap', role: 'region', 'aria-labelledby': 'referrals-caption', tabindex: '0' },
+        h(
+          'table',
+          { class: 'table' },
+          h('caption', { id: 'referrals-caption' }, `Referrals (${page.total})`),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Employee', 'Status', 'Submitted or saved'].map((text) => h('th', { scope: 'col' }, text)),
+            ),
+          ),
+          h('tbody', {}, page.items.map(referralRow)),
+        ),
+      )
+    : h('p', {}, 'You have not made any referrals yet.');
+  replace(view, heading, h('p', {}, h('a', { class: 'button', href: '#new' }, 'New referral')), table);
+  return heading;
+}
+
+async function showEditor(id) {
+  const referral = id ? await get(`/api/v1/referrals/${id}`) : null;
+  if (referral && !referral.allowed_actions.includes('edit')) {
+    window.location.replace(`#view=${id}`);
+    return null;
+  }
+  const editor = new ReferralEditor({
+    user,
+    onCreated: (created) => window.history.replaceState(null, '', `#edit=${created.id}`),
+    onSubmitted: (result) => {
+      const who = result.referral.employee_name;
+      queueNotice(
+        'Referral submitted',
+        `The referral for ${who} is now ${label(
+          STATUS,
+          result.referral.status,
+        ).toLowerCase()}. We have emailed ${who} a link to see exactly what was sent.`,
+      );
+      window.location.hash = '';
+    },
+    onSavedChanges: (saved) => {
+      window.location.hash = `view=${saved.id}`;
+    },
+  });
+  replace(view, h('p', {}, h('a', { href: '#' }, 'Back to your referrals')), editor.el);
+  setTitle(referral ? 'Edit referral' : 'New referral');
+  await editor.load(referral);
+  return null;
+}
+
+function infoRequest(events) {
+  const asked = events.filter((e) => e.action === 'request_info').at(-1);
+  if (!asked) return null;
+  return h(
+    'div',
+    { class: 'notice notice--warning' },
+    h('h2', { class: 'notice__title' }, 'Occupational health needs more information'),
+    h('blockquote', { class: 'quote' }, asked.detail?.message || ''),
+    h('p', {}, 'Change the referral if needed, then send your answer below.'),
+  );
+}
+
+function facts(referral) {
+  const rows = [
+    ['Status', statusTag(referral.status)],
+    ['Type', label(REFERRAL_TYPE, referral.referral_type) || '–'],
+    ['Submitted', referral.submitted_at ? formatDateTime(referral.submitted_at) : 'Not yet'],
+    ['Priority', referral.priority ? label(PRIORITY, referral.priority) : 'Not triaged yet'],
+    ['Appointment type', referral.modality ? label(MODALITY, referral.modality) : 'Not decided yet'],
+    [
+      'Employee response',
+      referral.acknowledged_at ? `Responded ${formatDateTime(referral.acknowledged_at)}` : 'Not yet',
+    ],
+  ];
+  return h(
+    'dl',
+    { class: 'facts' },
+    rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))),
+  );
+}
+
+async function showDetail(id) {
+  const referral = await get(`/api/v1/referrals/${id}`);
+  const [files, events] = await Promise.all([loadAttachments(id), get(`/api/v1/referrals/${id}/events`)]);
+  setTitle(`Referral for ${referral.employee_name}`);
+  const heading = h('h1', {}, `Referral for ${referral.employee_name || 'an employee'}`);
+  const actions = actionForms(referral, {
+    level: 3,
+    onDone: (updated, action) => {
+      announce(`Done. Status: ${label(STATUS, updated.status)}.`);
+      queueNotice(
+        'Saved',
+        `${action === 'withdraw' ? 'The referral was withdrawn' : 'Your answer was sent'}. ` +
+          `Status: ${label(STATUS, updated.status)}.`,
+      );
+      rerender().then(focusOn);
+    },
+  });
+  const edit = referral.allowed_actions.includes('edit')
+    ? h('p', {}, h('a', { class: 'button button--secondary', href: `#edit=${id}` }, 'Change the referral'))
+    : null;
+  replace(
+    view,
+    h('p', {}, h('a', { href: '#' }, 'Back to your referrals')),
+    heading,
+    facts(referral),
+    referral.status === 'INFO_REQUESTED' ? infoRequest(events) : null,
+    edit || actions.length
+      ? h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'actions-title' },
+          h('h2', { id: 'actions-title' }, 'What you can do'),
+          edit,
+          actions,
+        )
+      : null,
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'sent-title' },
+      h('h2', { id: 'sent-title' }, 'What was sent'),
+      referralView(referral.form, { level: 3, questions: referral.standard_questions }),
+      h('h3', {}, 'Files'),
+      attachmentList(id, files),
+    ),
+    commentsPanel(referral, { level: 2 }),
+    historyPanel(referral, { level: 2 }),
+  );
+  return heading;
+}
+
+async function route() {
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  try {
+    if (params.has('new')) return await showEditor(null);
+    if (params.get('edit')) return await showEditor(params.get('edit'));
+    if (params.get('view')) return await showDetail(params.get('view'));
+    return await showList();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status === 401) window.location.replace('index.html');
+    const heading = h('h1', {}, error.status === 404 ? 'Referral not found' : 'Something went wrong');
+    replace(
+      view,
+      heading,
+      h('p', {}, error.detail),
+      h('p', {}, h('a', { href: '#' }, 'Back to your referrals')),
+    );
+    return heading;
+  }
+}
+
+/** Render the view for the current address; resolves to the heading that should take focus. */
+async function render() {
+  replace(notice);
+  const heading = await route();
+  if (!pendingNotice) return heading;
+  const noticeHeading = showNotice(pendingNotice);
+  pendingNotice = null;
+  return noticeHeading;
+}
+
+const rerender = serial(render);
+
+async function start() {
+  user = await requireUser(['manager', 'client_admin']);
+  if (!user) return;
+  window.addEventListener('hashchange', async () => focusOn(await rerender()));
+  await rerender();
+}
+
+start();

@@ -1,0 +1,75 @@
+// The signed-in person: who they are, where their home page is, and the sign-out button.
+
+import { ApiError, get, post } from './api.js';
+import { byId, replace } from './dom.js';
+import { ROLE, label } from './labels.js';
+
+const HOME = {
+  manager: 'referrals.html',
+  client_admin: 'referrals.html',
+  clinician: 'triage.html',
+  provider_admin: 'triage.html',
+  employee: 'acknowledge.html',
+};
+
+export function homeFor(role) {
+  return HOME[role] || 'index.html';
+}
+
+/** The current user, or null when not signed in (other errors are thrown). */
+export async function currentUser() {
+  try {
+    return await get('/api/v1/me');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+/** Show the account bar (name, role and a working sign-out button) for `user`. */
+export function showAccount(user) {
+  const bar = byId('account');
+  if (!bar) return;
+  const name = user.full_name || user.email;
+  replace(byId('account-name'), `${name} (${label(ROLE, user.role)})`);
+  bar.hidden = false;
+  const button = byId('sign-out');
+  if (button.dataset.wired) return;
+  button.dataset.wired = 'true';
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await post('/api/v1/auth/logout');
+    } catch {
+      // Signed out already or the session has ended: either way go to the sign-in page.
+    }
+    window.location.assign('index.html');
+  });
+}
+
+/**
+ * Start a signed-in page: the user if their role may use it; otherwise send them to sign in or
+ * to their own home page (and resolve to null).
+ */
+export async function requireUser(roles) {
+  const user = await currentUser();
+  if (!user) {
+    window.location.replace('index.html');
+    return null;
+  }
+  if (!roles.includes(user.role)) {
+    window.location.replace(homeFor(user.role));
+    return null;
+  }
+  showAccount(user);
+  return user;
+}
+
+/** Put a short message in the page's polite live region (read out by screen readers). */
+export function announce(message) {
+  const region = byId('status');
+  if (!region) return;
+  replace(region, '');
+  // A fresh text node after clearing makes repeated identical messages announce again.
+  window.setTimeout(() => replace(region, message), 50);
+}
