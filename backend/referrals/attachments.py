@@ -50,6 +50,15 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def clean_filename(filename: str) -> str:
+    """The name as stored and shown: no control characters (PostgreSQL text cannot hold NUL), at most 255."""
+    return "".join(c for c in filename if c.isprintable()).strip()[:255] or "file"
+
+
+def _refused(detail: str, message: str, kind: str) -> AttachmentRejected:
+    return AttachmentRejected(detail, errors=[{"field": "file", "message": message, "type": kind}])
+
+
 async def scan(data: bytes, command: str | None) -> ScanStatus:
     """Virus-scan hook: run the configured command with the file on stdin (exit 0 clean, 1 infected)."""
     if not command:
@@ -62,12 +71,16 @@ async def scan(data: bytes, command: str | None) -> ScanStatus:
         await asyncio.wait_for(proc.communicate(data), timeout=60)
     except TimeoutError:
         proc.kill()
-        raise AttachmentRejected("The virus scan did not finish; nothing was stored.") from None
+        await proc.wait()
+        raise _refused("The virus scan did not finish; nothing was stored.", "virus scan timed out",
+                       "scan_failed") from None
     if proc.returncode == 0:
         return "clean"
     if proc.returncode == 1:
-        raise AttachmentRejected("The file failed the virus scan; nothing was stored.")
-    raise AttachmentRejected("The virus scanner failed; nothing was stored. Try again later.")
+        raise _refused("The file failed the virus scan; nothing was stored.", "failed the virus scan",
+                       "infected")
+    raise _refused("The virus scanner failed; nothing was stored. Try again later.", "virus scan failed",
+                   "scan_failed")
 
 
 async def check(data: bytes, scan_command: str | None) -> Checked:

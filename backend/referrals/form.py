@@ -203,19 +203,24 @@ class Absence(Strict):
         return self
 
 
+def _no_repeats(value: list[int]) -> list[int]:
+    if len(set(value)) != len(value):
+        raise ValueError("a question is listed twice")
+    return value
+
+
 class Questions(Strict):
-    standard: list[int] = Field(default_factory=list, max_length=12)
+    # Checked field by field (not in the section rule below), so that drafts are refused them too.
+    standard: Annotated[
+        list[Annotated[int, Field(ge=min(STANDARD_QUESTIONS), le=max(STANDARD_QUESTIONS))]],
+        Field(max_length=12), AfterValidator(_no_repeats),
+    ] = Field(default_factory=list)
     additional: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=10
     )
 
     @model_validator(mode="after")
     def _some_question(self) -> Questions:
-        bad = [q for q in self.standard if q not in STANDARD_QUESTIONS]
-        if bad:
-            raise ValueError(f"standard: unknown question numbers {bad}; use 1 to 12")
-        if len(set(self.standard)) != len(self.standard):
-            raise ValueError("standard: a question is listed twice")
         if not self.standard and not self.additional:
             raise ValueError("ask at least one standard or additional question")
         return self

@@ -68,8 +68,11 @@ ORDER BY CASE WHEN $8 THEN CASE r.priority WHEN 'urgent' THEN 0 WHEN 'soon' THEN
          r.updated_at DESC, r.id
 LIMIT $6 OFFSET $7
 """
+# A different employee e-mail unlinks the old account; the referral_link_employee trigger then
+# links the account with the new address, if there is one.
 UPDATE_FORM = """
 UPDATE referral SET form = $2, employee_email = $3, employee_name = $4, department = $5,
+       employee_user_id = CASE WHEN employee_email = $3 THEN employee_user_id END,
        updated_at = now(), version = version + 1
 WHERE id = $1
 """
@@ -203,6 +206,8 @@ async def insert_attachment(conn: asyncpg.Connection, **f: Any) -> Attachment:
         INSERT_ATTACHMENT, f["referral_id"], f["kind"], f["filename"], f["content_type"], f["size_bytes"],
         f["sha256"], f["scan_status"], f["data"], f["uploaded_by"],
     )
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING returned no row")
     return Attachment.model_validate(dict(row))
 
 

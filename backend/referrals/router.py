@@ -75,7 +75,7 @@ async def _json(request: Request) -> Any:
         raise ReferralInvalid("The referral form is too large.")
     try:
         return json.loads(body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser follows
         raise ReferralInvalid(
             "The body is not valid JSON.", errors=[{"field": "body", "message": "invalid JSON", "type": "json_invalid"}]
         ) from None

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from backend.core.types import Email
 from backend.referrals.form import STANDARD_QUESTIONS
@@ -55,6 +55,16 @@ EXAMPLE_FORM: dict[str, Any] = {
 }
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Free text that is stored: PostgreSQL text and jsonb cannot hold NUL.
+PlainText = Annotated[str, AfterValidator(_no_nul)]
+
+
 class ReferralSummary(BaseModel):
     id: UUID
     status: Status
@@ -103,8 +113,8 @@ class TransitionRequest(BaseModel):
     )
 
     action: str = Field(min_length=1, max_length=40)
-    message: str | None = Field(default=None, min_length=1, max_length=5000)
-    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    message: PlainText | None = Field(default=None, min_length=1, max_length=5000)
+    reason: PlainText | None = Field(default=None, min_length=1, max_length=2000)
     modality: Literal["phone", "video", "face_to_face"] | None = None
     clinician_grade: Literal["ohn", "ohp"] | None = None
     priority: Literal["routine", "soon", "urgent"] | None = None
@@ -130,7 +140,7 @@ class CommentCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"body": "Could you send the latest absence record?"}]}
     )
 
-    body: str = Field(min_length=1, max_length=5000)
+    body: PlainText = Field(min_length=1, max_length=5000)
 
 
 class Comment(BaseModel):
@@ -164,7 +174,7 @@ class Acknowledgement(BaseModel):
     )
 
     discussed: bool
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: PlainText | None = Field(default=None, max_length=2000)
 
 
 class LinkRedeem(BaseModel):
@@ -189,7 +199,7 @@ class SubmitResult(BaseModel):
 
 class LinkSession(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a token type, not a secret
     csrf_token: str
     expires_at: AwareDatetime
     referral_id: UUID

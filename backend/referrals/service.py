@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
+from backend.audit.schemas import Outcome
 from backend.auth import service as auth_service
 from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
@@ -84,7 +85,7 @@ def _present(user: User, referral: ReferralRead) -> ReferralRead:
 
 
 async def _audit(conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead | UUID,
-                 outcome: audit.Outcome = "ok") -> None:
+                 outcome: Outcome = "ok") -> None:
     if isinstance(referral, ReferralRead):
         await audit.record(conn, user.actor(), action, "referral", referral.id, outcome=outcome,
                            subject_user_id=referral.employee_user_id, subject_email=referral.employee_email or None)
@@ -99,7 +100,7 @@ async def _load(conn: asyncpg.Connection, user: User, referral_id: UUID, *, lock
     return referral
 
 
-async def _denied(conn: asyncpg.Connection, user: User, action: str, referral_id: UUID, outcome: audit.Outcome) -> None:
+async def _denied(conn: asyncpg.Connection, user: User, action: str, referral_id: UUID, outcome: Outcome) -> None:
     """Record a refused access in its own transaction (the caller's is rolled back by the error)."""
     async with conn.transaction():
         await _audit(conn, user, action, referral_id, outcome)
@@ -187,12 +188,30 @@ async def _apply(
     )
 
 
-def _required_missing(request: TransitionRequest, names: tuple[str, ...]) -> list[dict[str, str]]:
-    return [
+def _rule(user: User, referral: ReferralRead, action: str) -> transitions.Transition:
+    """The table's row for this caller taking this action now: 403 if their role never may, else 409."""
+    parties = parties_for(user, referral)
+    if not any(t.parties & parties for t in transitions.by_action(action)):
+        raise ReferralForbidden(f"Your role cannot {action} referrals.")
+    rule = transitions.find(referral.status, action)
+    if rule is None or not rule.parties & parties:
+        raise ReferralStateConflict(f"Cannot {action} a referral in status {referral.status}.")
+    return rule
+
+
+def _field_problems(request: TransitionRequest, names: tuple[str, ...]) -> list[dict[str, str]]:
+    """Fields the action needs but lacks, and fields it does not take (a note, ``message``, is welcome)."""
+    missing = [
         {"field": name, "message": f"required for action '{request.action}'", "type": "missing"}
         for name in names
         if getattr(request, name) is None
     ]
+    extra = [
+        {"field": name, "message": f"not used by action '{request.action}'", "type": "extra_forbidden"}
+        for name in sorted(request.model_fields_set - {"action", "message", *names})
+        if getattr(request, name) is not None
+    ]
+    return missing + extra
 
 
 async def transition(
@@ -205,16 +224,11 @@ async def transition(
         )
     async with _use_case(conn, user, f"referral.{request.action}", referral_id):
             referral = await _load(conn, user, referral_id, lock=True)
-            parties = parties_for(user, referral)
-            if not any(t.parties & parties for t in transitions.by_action(request.action)):
-                raise ReferralForbidden(f"Your role cannot {request.action} referrals.")
-            rule = transitions.find(referral.status, request.action)
-            if rule is None or not rule.parties & parties:
-                raise ReferralStateConflict(f"Cannot {request.action} a referral in status {referral.status}.")
-            missing = _required_missing(request, rule.requires)
-            if missing:
-                raise ReferralInvalid(f"Action '{request.action}' needs: {', '.join(m['field'] for m in missing)}",
-                                      errors=missing)
+            rule = _rule(user, referral, request.action)
+            problems = _field_problems(request, rule.requires)
+            if problems:
+                names = ", ".join(p["field"] for p in problems)
+                raise ReferralInvalid(f"Please check: {names}", errors=problems)
             refusal = rule.guard(referral.decision) if rule.guard else None
             if refusal:
                 raise ReferralStateConflict(f"Cannot {request.action}: {refusal}.")
@@ -240,10 +254,7 @@ async def _check_attachment_rules(conn: asyncpg.Connection, referral: ReferralRe
 async def submit(conn: asyncpg.Connection, user: User, referral_id: UUID, settings: Settings) -> SubmitResult:
     async with _use_case(conn, user, "referral.submit", referral_id):
             referral = await _load(conn, user, referral_id, lock=True)
-            if user.id != referral.referrer_id:
-                raise ReferralForbidden("Only the person who made the referral can submit it.")
-            if referral.status != Status.DRAFT:
-                raise ReferralStateConflict(f"Cannot submit a referral in status {referral.status}.")
+            _rule(user, referral, "submit")  # a draft is visible to its author only
             form = validation.check(referral.form, complete=True)
             await _check_attachment_rules(conn, referral, form)
             email, name, department = validation.employee_identity(form)
@@ -344,7 +355,8 @@ async def add_attachment(
         raise AttachmentTooLarge(f"Each file may be at most {settings.attachment_max_bytes // (1024 * 1024)} MB.")
     checked = await attachments.check(data, settings.attachment_scan_command)
     async with _use_case(conn, user, "referral.attachment.add", referral_id):
-        referral = await _load(conn, user, referral_id, lock=False)
+        # Locked: concurrent uploads to one referral are counted against its total one after another.
+        referral = await _load(conn, user, referral_id, lock=True)
         if Party.referrer not in parties_for(user, referral):
             raise ReferralForbidden("Only the referrer can attach files.")
         if referral.status not in EDITABLE:
@@ -355,7 +367,7 @@ async def add_attachment(
                 f"A referral's files may total at most {settings.referral_attachments_max_bytes // (1024 * 1024)} MB."
             )
         saved = await queries.insert_attachment(
-            conn, referral_id=referral_id, kind=kind, filename=filename[:255] or "file",
+            conn, referral_id=referral_id, kind=kind, filename=attachments.clean_filename(filename),
             content_type=checked.content_type, size_bytes=len(data), sha256=checked.sha256,
             scan_status=checked.scan_status, data=data, uploaded_by=user.id,
         )

@@ -119,7 +119,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t({S.CLARIFICATION}, "add_addendum", {P.clinician}, S.RELEASED, ("message",)),
     _t({S.RELEASED}, "mark_review_due", {P.clinician, P.system}, S.REVIEW_DUE),
     _t({S.RELEASED, S.REVIEW_DUE}, "close", {P.system, P.clinician, P.ohadmin}, S.CLOSED),
-    _t(PRE_RELEASE, "withdraw", {P.referrer}, S.WITHDRAWN),
+    # Not from DRAFT: a draft was never sent, and a withdrawn one would be shown to OH and the employee.
+    _t(PRE_RELEASE - {S.DRAFT}, "withdraw", {P.referrer}, S.WITHDRAWN),
 )
 
 ACTIONS = frozenset(t.action for t in TRANSITIONS)

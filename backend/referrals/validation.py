@@ -45,9 +45,18 @@ def check(raw: Any, *, complete: bool) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ReferralInvalid("The referral must be a JSON object.", errors=[
             {"field": "form", "message": "must be a JSON object", "type": "dict_type"}])
-    if len(json.dumps(raw)) > MAX_FORM_BYTES:
+    try:
+        encoded = json.dumps(raw)
+    except RecursionError:
+        raise ReferralInvalid("The referral form is nested too deeply.", errors=[
+            {"field": "form", "message": "nested too deeply", "type": "too_deep"}]) from None
+    if len(encoded) > MAX_FORM_BYTES:
         raise ReferralInvalid("The referral form is too large.", errors=[
             {"field": "form", "message": f"larger than {MAX_FORM_BYTES} bytes", "type": "too_long"}])
+    nul = [{"field": path, "message": "must not contain NUL characters", "type": "string_nul"}
+           for path in (_nul_paths(raw) if "\\u0000" in encoded else ())]  # PostgreSQL cannot store NUL
+    if nul:
+        raise ReferralInvalid(f"Please check: {', '.join(p['field'] for p in nul)}", errors=nul)
     try:
         form = ReferralForm.model_validate(raw)
     except ValidationError as exc:
@@ -60,10 +69,26 @@ def check(raw: Any, *, complete: bool) -> dict[str, Any]:
     return form.model_dump(mode="json", exclude_none=True)
 
 
+def _nul_paths(raw: Any) -> list[str]:
+    """Dotted paths of the strings (values or keys) holding a NUL character; iterative, any depth."""
+    found: list[str] = []
+    stack: list[tuple[tuple[str, ...], Any]] = [((), raw)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            found.append(".".join(path) or "form")
+        elif isinstance(value, dict):
+            stack.extend(((*path, str(k)), k) for k in value)
+            stack.extend(((*path, str(k)), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, str(i)), v) for i, v in enumerate(value))
+    return sorted(set(found))
+
+
 def employee_identity(form: dict[str, Any]) -> tuple[str, str, str]:
     """(e-mail, name, department) of the employee, as far as the (draft) form says."""
-    employee = form.get("employee") if isinstance(form.get("employee"), dict) else {}
-    assert isinstance(employee, dict)
+    found = form.get("employee")
+    employee: dict[str, Any] = found if isinstance(found, dict) else {}
 
     def text(key: str) -> str:
         value = employee.get(key)

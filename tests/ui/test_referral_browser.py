@@ -37,7 +37,7 @@ CONCERN = "Absent for six weeks with back pain; wants to return."
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     if not HAVE_CHROMIUM:
-        pytest.skip("Chromium is not installed: apt-get install -y chromium")
+        pytest.fail("Chromium is not installed: apt-get install -y chromium")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

@@ -1,5 +1,4 @@
 -- Spine: organisations, users, sessions, audit, referrals.
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
 
 CREATE TABLE organisation (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
