@@ -22,6 +22,7 @@ from backend.core.config import Settings
 from backend.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware
 from backend.core.openapi import Problem
 from backend.db import migrate, pool
+from backend.db.pubsub import Hub
 from backend.notify import service as notify
 from backend.referrals.router import OPENAPI_MODELS
 from backend.referrals.router import router as referrals_router
@@ -54,6 +55,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pool = await pool.create_pool(
         dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max, role=role
     )
+    app.state.hub = Hub(dsn)
+    await app.state.hub.start()
     dispatcher = asyncio.create_task(notify.run_dispatcher(app.state.pool, notify.log_sender))
     try:
         yield
@@ -61,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dispatcher
+        await app.state.hub.stop()
         await app.state.pool.close()
 
 

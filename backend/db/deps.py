@@ -7,8 +7,10 @@ from typing import Annotated, cast
 
 import asyncpg
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from backend.core.errors import Unavailable
+from backend.db.pubsub import Hub
 
 
 async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
@@ -25,3 +27,12 @@ async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
 
 
 Conn = Annotated[asyncpg.Connection, Depends(get_conn)]
+
+
+def get_hub(request: HTTPConnection) -> Hub:
+    """This process's LISTEN/NOTIFY hub (live events across processes)."""
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+LiveHub = Annotated[Hub, Depends(get_hub)]
