@@ -64,34 +64,46 @@ async def scan(data: bytes, command: str | None) -> ScanStatus:
     if not command:
         return "not_scanned"
     proc = await asyncio.create_subprocess_exec(
-        *shlex.split(command), stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        *shlex.split(command),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         await asyncio.wait_for(proc.communicate(data), timeout=60)
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        raise _refused("The virus scan did not finish; nothing was stored.", "virus scan timed out",
-                       "scan_failed") from None
+        raise _refused(
+            "The virus scan did not finish; nothing was stored.", "virus scan timed out", "scan_failed"
+        ) from None
     if proc.returncode == 0:
         return "clean"
     if proc.returncode == 1:
-        raise _refused("The file failed the virus scan; nothing was stored.", "failed the virus scan",
-                       "infected")
-    raise _refused("The virus scanner failed; nothing was stored. Try again later.", "virus scan failed",
-                   "scan_failed")
+        raise _refused(
+            "The file failed the virus scan; nothing was stored.", "failed the virus scan", "infected"
+        )
+    raise _refused(
+        "The virus scanner failed; nothing was stored. Try again later.", "virus scan failed", "scan_failed"
+    )
 
 
 async def check(data: bytes, scan_command: str | None) -> Checked:
     if not data:
-        raise AttachmentRejected("The file is empty.", errors=[
-            {"field": "file", "message": "empty file", "type": "empty"}])
+        raise AttachmentRejected(
+            "The file is empty.", errors=[{"field": "file", "message": "empty file", "type": "empty"}]
+        )
     content_type = sniff(data)
     if content_type is None:
         raise AttachmentRejected(
             "Only PDF, JPEG, PNG and Word (.docx) files are accepted; this file's content is none of them.",
-            errors=[{"field": "file", "message": "file content is not PDF, JPEG, PNG or DOCX", "type": "file_type"}],
+            errors=[
+                {
+                    "field": "file",
+                    "message": "file content is not PDF, JPEG, PNG or DOCX",
+                    "type": "file_type",
+                }
+            ],
         )
     status = await scan(data, scan_command)
     return Checked(content_type, hashlib.sha256(data).hexdigest(), status)

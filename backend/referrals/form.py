@@ -213,7 +213,8 @@ class Questions(Strict):
     # Checked field by field (not in the section rule below), so that drafts are refused them too.
     standard: Annotated[
         list[Annotated[int, Field(ge=min(STANDARD_QUESTIONS), le=max(STANDARD_QUESTIONS))]],
-        Field(max_length=12), AfterValidator(_no_repeats),
+        Field(max_length=12),
+        AfterValidator(_no_repeats),
     ] = Field(default_factory=list)
     additional: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=10

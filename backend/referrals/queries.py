@@ -39,12 +39,12 @@ _VISIBLE = """(
 _SUMMARY_COLUMNS = """
 r.id, r.status, r.organisation_id, o.name AS organisation_name, r.referrer_id, r.employee_name,
 r.department, r.form->>'referral_type' AS referral_type, r.form->>'urgency_requested' AS urgency_requested,
-r.priority, r.modality, r.created_at, r.updated_at, r.submitted_at
+r.priority, r.modality, r.acknowledged_at, r.created_at, r.updated_at, r.submitted_at
 """
 _READ_COLUMNS = (
     _SUMMARY_COLUMNS
     + """, r.provider_id, r.employee_email, r.employee_user_id, r.clinician_grade, r.form, r.decision,
-r.acknowledged_at, r.version"""
+r.version"""
 )
 
 INSERT_REFERRAL = """
@@ -63,7 +63,8 @@ SELECT {_SUMMARY_COLUMNS}, count(*) OVER () AS total
 FROM referral r JOIN organisation o ON o.id = r.organisation_id
 WHERE {_VISIBLE}
   AND ($1::text[] IS NULL OR r.status = ANY($1::text[]))
-ORDER BY CASE WHEN $8 THEN CASE r.priority WHEN 'urgent' THEN 0 WHEN 'soon' THEN 1 WHEN 'routine' THEN 2 ELSE 3 END END,
+ORDER BY CASE WHEN $8 THEN CASE coalesce(r.priority, r.form->>'urgency_requested')
+                                WHEN 'urgent' THEN 0 WHEN 'soon' THEN 1 ELSE 2 END END,
          CASE WHEN $8 THEN coalesce(r.submitted_at, r.created_at) END ASC,
          r.updated_at DESC, r.id
 LIMIT $6 OFFSET $7
@@ -133,8 +134,14 @@ def _summary(row: asyncpg.Record) -> ReferralSummary:
 
 async def insert_referral(conn: asyncpg.Connection, **f: Any) -> UUID:
     referral_id: UUID = await conn.fetchval(
-        INSERT_REFERRAL, f["organisation_id"], f["provider_id"], f["referrer_id"], f["employee_email"],
-        f["employee_name"], f["department"], f["form"],
+        INSERT_REFERRAL,
+        f["organisation_id"],
+        f["provider_id"],
+        f["referrer_id"],
+        f["employee_email"],
+        f["employee_name"],
+        f["department"],
+        f["form"],
     )
     return referral_id
 
@@ -168,8 +175,13 @@ async def update_state(
     triage: dict[str, str | None],
 ) -> None:
     await conn.execute(
-        UPDATE_STATE, referral_id, status, decision,
-        triage.get("priority"), triage.get("modality"), triage.get("clinician_grade"),
+        UPDATE_STATE,
+        referral_id,
+        status,
+        decision,
+        triage.get("priority"),
+        triage.get("modality"),
+        triage.get("clinician_grade"),
     )
 
 
@@ -178,17 +190,27 @@ async def set_acknowledged(conn: asyncpg.Connection, referral_id: UUID) -> None:
 
 
 async def insert_event(
-    conn: asyncpg.Connection, referral_id: UUID, actor_id: UUID | None, actor_role: str, action: str,
-    from_status: str | None, to_status: str, detail: dict[str, Any],
+    conn: asyncpg.Connection,
+    referral_id: UUID,
+    actor_id: UUID | None,
+    actor_role: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    detail: dict[str, Any],
 ) -> None:
-    await conn.execute(INSERT_EVENT, referral_id, actor_id, actor_role, action, from_status, to_status, detail)
+    await conn.execute(
+        INSERT_EVENT, referral_id, actor_id, actor_role, action, from_status, to_status, detail
+    )
 
 
 async def list_events(conn: asyncpg.Connection, referral_id: UUID) -> list[ReferralEvent]:
     return [ReferralEvent.model_validate(dict(r)) for r in await conn.fetch(LIST_EVENTS, referral_id)]
 
 
-async def insert_comment(conn: asyncpg.Connection, referral_id: UUID, author_id: UUID, role: str, body: str) -> UUID:
+async def insert_comment(
+    conn: asyncpg.Connection, referral_id: UUID, author_id: UUID, role: str, body: str
+) -> UUID:
     comment_id: UUID = await conn.fetchval(INSERT_COMMENT, referral_id, author_id, role, body)
     return comment_id
 
@@ -203,8 +225,16 @@ async def attachment_total(conn: asyncpg.Connection, referral_id: UUID) -> int:
 
 async def insert_attachment(conn: asyncpg.Connection, **f: Any) -> Attachment:
     row = await conn.fetchrow(
-        INSERT_ATTACHMENT, f["referral_id"], f["kind"], f["filename"], f["content_type"], f["size_bytes"],
-        f["sha256"], f["scan_status"], f["data"], f["uploaded_by"],
+        INSERT_ATTACHMENT,
+        f["referral_id"],
+        f["kind"],
+        f["filename"],
+        f["content_type"],
+        f["size_bytes"],
+        f["sha256"],
+        f["scan_status"],
+        f["data"],
+        f["uploaded_by"],
     )
     if row is None:
         raise RuntimeError("INSERT ... RETURNING returned no row")
@@ -223,7 +253,12 @@ async def get_attachment_data(
 
 
 async def insert_link(
-    conn: asyncpg.Connection, token_hash: bytes, email: str, org_id: UUID, referral_id: UUID, expires_at: datetime
+    conn: asyncpg.Connection,
+    token_hash: bytes,
+    email: str,
+    org_id: UUID,
+    referral_id: UUID,
+    expires_at: datetime,
 ) -> None:
     await conn.execute(INSERT_LINK, token_hash, email, org_id, referral_id, expires_at)
 

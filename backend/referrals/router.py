@@ -52,7 +52,10 @@ _MULTIPART_OVERHEAD = 64 * 1024
 
 
 @router.post(
-    "/referrals", status_code=201, response_model=ReferralRead, openapi_extra=_FORM_BODY,
+    "/referrals",
+    status_code=201,
+    response_model=ReferralRead,
+    openapi_extra=_FORM_BODY,
     responses=errors(401, 403, 422),
 )
 async def create_referral(request: Request, user: CurrentUser, conn: Conn) -> ReferralRead:
@@ -61,7 +64,9 @@ async def create_referral(request: Request, user: CurrentUser, conn: Conn) -> Re
 
 
 @router.put(
-    "/referrals/{referral_id}", response_model=ReferralRead, openapi_extra=_FORM_BODY,
+    "/referrals/{referral_id}",
+    response_model=ReferralRead,
+    openapi_extra=_FORM_BODY,
     responses=errors(401, 403, 404, 409, 422),
 )
 async def update_referral(referral_id: UUID, request: Request, user: CurrentUser, conn: Conn) -> ReferralRead:
@@ -77,12 +82,17 @@ async def _json(request: Request) -> Any:
         return json.loads(body or b"null")
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser follows
         raise ReferralInvalid(
-            "The body is not valid JSON.", errors=[{"field": "body", "message": "invalid JSON", "type": "json_invalid"}]
+            "The body is not valid JSON.",
+            errors=[{"field": "body", "message": "invalid JSON", "type": "json_invalid"}],
         ) from None
 
 
-@router.post("/referrals/{referral_id}/submit", response_model=SubmitResult, responses=errors(401, 403, 404, 409, 422))
-async def submit_referral(referral_id: UUID, user: CurrentUser, conn: Conn, settings: AppSettings) -> SubmitResult:
+@router.post(
+    "/referrals/{referral_id}/submit", response_model=SubmitResult, responses=errors(401, 403, 404, 409, 422)
+)
+async def submit_referral(
+    referral_id: UUID, user: CurrentUser, conn: Conn, settings: AppSettings
+) -> SubmitResult:
     """Submit a complete draft (needs the "employee informed" attestation). The employee is sent a link."""
     return await service.submit(conn, user, referral_id, settings)
 
@@ -97,7 +107,9 @@ async def list_referrals(
     order: Annotated[str, Query(pattern="^(recent|queue)$")] = "recent",
 ) -> ReferralPage:
     """Referrals you may see. `order=queue` sorts by priority, then oldest submission first."""
-    return await service.list_for(conn, user, statuses=status, limit=limit, offset=offset, queue=order == "queue")
+    return await service.list_for(
+        conn, user, statuses=status, limit=limit, offset=offset, queue=order == "queue"
+    )
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralRead, responses=errors(401, 404))
@@ -106,7 +118,9 @@ async def get_referral(referral_id: UUID, user: CurrentUser, conn: Conn) -> Refe
 
 
 @router.post(
-    "/referrals/{referral_id}/transitions", response_model=ReferralRead, responses=errors(401, 403, 404, 409, 422)
+    "/referrals/{referral_id}/transitions",
+    response_model=ReferralRead,
+    responses=errors(401, 403, 404, 409, 422),
 )
 async def transition_referral(
     referral_id: UUID, body: TransitionRequest, user: CurrentUser, conn: Conn
@@ -129,7 +143,9 @@ async def list_comments(referral_id: UUID, user: CurrentUser, conn: Conn) -> lis
 
 
 @router.post(
-    "/referrals/{referral_id}/comments", status_code=201, response_model=list[Comment],
+    "/referrals/{referral_id}/comments",
+    status_code=201,
+    response_model=list[Comment],
     responses=errors(401, 403, 404, 409, 422),
 )
 async def add_comment(referral_id: UUID, body: CommentCreate, user: CurrentUser, conn: Conn) -> list[Comment]:
@@ -138,7 +154,9 @@ async def add_comment(referral_id: UUID, body: CommentCreate, user: CurrentUser,
 
 
 @router.post(
-    "/referrals/{referral_id}/attachments", status_code=201, response_model=Attachment,
+    "/referrals/{referral_id}/attachments",
+    status_code=201,
+    response_model=Attachment,
     responses=errors(401, 403, 404, 409, 413, 422),
 )
 async def add_attachment(
@@ -153,7 +171,9 @@ async def add_attachment(
     """Attach a file. Its type is checked from its content; nothing is stored if any check fails."""
     declared = int(request.headers.get("content-length") or 0)
     if declared > settings.attachment_max_bytes + _MULTIPART_OVERHEAD:
-        raise AttachmentTooLarge(f"Each file may be at most {settings.attachment_max_bytes // (1024 * 1024)} MB.")
+        raise AttachmentTooLarge(
+            f"Each file may be at most {settings.attachment_max_bytes // (1024 * 1024)} MB."
+        )
     data = await file.read(settings.attachment_max_bytes + 1)
     return await service.add_attachment(
         conn, user, referral_id, kind=kind, filename=file.filename or "file", data=data, settings=settings
@@ -172,7 +192,9 @@ async def list_attachments(referral_id: UUID, user: CurrentUser, conn: Conn) -> 
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}, **errors(401, 404)},
 )
-async def download_attachment(referral_id: UUID, attachment_id: UUID, user: CurrentUser, conn: Conn) -> Response:
+async def download_attachment(
+    referral_id: UUID, attachment_id: UUID, user: CurrentUser, conn: Conn
+) -> Response:
     filename, content_type, data = await service.get_attachment(conn, user, referral_id, attachment_id)
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)[:100] or "file"
     return Response(
@@ -181,9 +203,13 @@ async def download_attachment(referral_id: UUID, attachment_id: UUID, user: Curr
 
 
 @router.post(
-    "/referrals/{referral_id}/acknowledgement", response_model=ReferralRead, responses=errors(401, 403, 404, 409, 422)
+    "/referrals/{referral_id}/acknowledgement",
+    response_model=ReferralRead,
+    responses=errors(401, 403, 404, 409, 422),
 )
-async def acknowledge(referral_id: UUID, body: Acknowledgement, user: CurrentUser, conn: Conn) -> ReferralRead:
+async def acknowledge(
+    referral_id: UUID, body: Acknowledgement, user: CurrentUser, conn: Conn
+) -> ReferralRead:
     """The employee confirms the referral was (or was not) discussed with them."""
     return await service.acknowledge(conn, user, referral_id, body)
 
@@ -194,5 +220,8 @@ async def redeem_link(body: LinkRedeem, response: Response, conn: Conn, settings
     issued, referral_id = await service.redeem_link(conn, body.token, settings)
     set_session_cookies(response, issued, settings)
     return LinkSession(
-        access_token=issued.token, csrf_token=issued.csrf_token, expires_at=issued.expires_at, referral_id=referral_id
+        access_token=issued.token,
+        csrf_token=issued.csrf_token,
+        expires_at=issued.expires_at,
+        referral_id=referral_id,
     )

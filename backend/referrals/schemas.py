@@ -29,7 +29,10 @@ EXAMPLE_FORM: dict[str, Any] = {
         "working_pattern": "full_time",
         "shift_patterns": ["days"],
     },
-    "role": {"main_duties": "Picking and packing orders; forklift driving.", "hazards": ["manual_handling", "noise"]},
+    "role": {
+        "main_duties": "Picking and packing orders; forklift driving.",
+        "hazards": ["manual_handling", "noise"],
+    },
     "referrer": {
         "name": "Sam Manager",
         "job_title": "Shift manager",
@@ -77,6 +80,7 @@ class ReferralSummary(BaseModel):
     urgency_requested: str | None
     priority: Literal["routine", "soon", "urgent"] | None
     modality: Literal["phone", "video", "face_to_face"] | None
+    acknowledged_at: AwareDatetime | None
     created_at: AwareDatetime
     updated_at: AwareDatetime
     submitted_at: AwareDatetime | None
@@ -89,7 +93,6 @@ class ReferralRead(ReferralSummary):
     clinician_grade: Literal["ohn", "ohp"] | None
     form: dict[str, Any]
     decision: dict[str, Any]
-    acknowledged_at: AwareDatetime | None
     version: int
     allowed_actions: list[str] = Field(default_factory=list)
     standard_questions: dict[int, str] = Field(default_factory=lambda: dict(STANDARD_QUESTIONS))
@@ -108,7 +111,9 @@ class TransitionRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"}]
+            "examples": [
+                {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"}
+            ]
         },
     )
 
@@ -137,7 +142,8 @@ class ReferralEvent(BaseModel):
 
 class CommentCreate(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"body": "Could you send the latest absence record?"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"body": "Could you send the latest absence record?"}]},
     )
 
     body: PlainText = Field(min_length=1, max_length=5000)
@@ -153,8 +159,14 @@ class Comment(BaseModel):
 
 
 AttachmentKind = Literal[
-    "job_description", "absence_record", "fit_note", "risk_assessment", "accident_report",
-    "previous_oh_report", "meeting_notes", "other",
+    "job_description",
+    "absence_record",
+    "fit_note",
+    "risk_assessment",
+    "accident_report",
+    "previous_oh_report",
+    "meeting_notes",
+    "other",
 ]
 
 
@@ -170,7 +182,8 @@ class Attachment(BaseModel):
 
 class Acknowledgement(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"discussed": True, "comment": "Yes, we talked on Monday."}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"discussed": True, "comment": "Yes, we talked on Monday."}]},
     )
 
     discussed: bool

@@ -23,7 +23,7 @@ from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.notify import service as notify
-from backend.referrals import attachments, queries, transitions, validation
+from backend.referrals import attachments, disclosure, queries, transitions, validation
 from backend.referrals.errors import (
     AttachmentTooLarge,
     LinkInvalid,
@@ -74,21 +74,34 @@ def parties_for(user: User, referral: ReferralRead) -> set[Party]:
 def _present(user: User, referral: ReferralRead) -> ReferralRead:
     """What this caller sees: allowed actions added; the confidential-to-OH note only for OH staff."""
     shown = referral.model_copy(deep=True)
-    shown.allowed_actions = transitions.allowed_actions(referral.status, parties_for(user, referral), referral.decision)
+    shown.allowed_actions = transitions.allowed_actions(
+        referral.status, parties_for(user, referral), referral.decision
+    )
     if referral.status in EDITABLE and Party.referrer in parties_for(user, referral):
         shown.allowed_actions.append("edit")
     if user.role not in (Role.clinician, Role.provider_admin) and user.id != referral.referrer_id:
         reason = shown.form.get("reason")
         if isinstance(reason, dict):
             reason.pop("confidential_note_to_oh", None)
+    if user.role in (Role.manager, Role.client_admin):
+        shown.decision = disclosure.decision_for_employer(referral.status, referral.decision)
     return shown
 
 
-async def _audit(conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead | UUID,
-                 outcome: Outcome = "ok") -> None:
+async def _audit(
+    conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead | UUID, outcome: Outcome = "ok"
+) -> None:
     if isinstance(referral, ReferralRead):
-        await audit.record(conn, user.actor(), action, "referral", referral.id, outcome=outcome,
-                           subject_user_id=referral.employee_user_id, subject_email=referral.employee_email or None)
+        await audit.record(
+            conn,
+            user.actor(),
+            action,
+            "referral",
+            referral.id,
+            outcome=outcome,
+            subject_user_id=referral.employee_user_id,
+            subject_email=referral.employee_email or None,
+        )
     else:
         await audit.record(conn, user.actor(), action, "referral", referral, outcome=outcome)
 
@@ -100,14 +113,18 @@ async def _load(conn: asyncpg.Connection, user: User, referral_id: UUID, *, lock
     return referral
 
 
-async def _denied(conn: asyncpg.Connection, user: User, action: str, referral_id: UUID, outcome: Outcome) -> None:
+async def _denied(
+    conn: asyncpg.Connection, user: User, action: str, referral_id: UUID, outcome: Outcome
+) -> None:
     """Record a refused access in its own transaction (the caller's is rolled back by the error)."""
     async with conn.transaction():
         await _audit(conn, user, action, referral_id, outcome)
 
 
 @asynccontextmanager
-async def _use_case(conn: asyncpg.Connection, user: User, action: str, referral_id: UUID) -> AsyncIterator[None]:
+async def _use_case(
+    conn: asyncpg.Connection, user: User, action: str, referral_id: UUID
+) -> AsyncIterator[None]:
     """One transaction for one use-case; refusals are audited after the rollback."""
     try:
         async with conn.transaction():
@@ -127,8 +144,14 @@ async def create(conn: asyncpg.Connection, user: User, raw: Any) -> ReferralRead
     email, name, department = validation.employee_identity(form)
     async with conn.transaction():
         referral_id = await queries.insert_referral(
-            conn, organisation_id=user.organisation_id, provider_id=user.provider_id, referrer_id=user.id,
-            employee_email=email, employee_name=name, department=department, form=form,
+            conn,
+            organisation_id=user.organisation_id,
+            provider_id=user.provider_id,
+            referrer_id=user.id,
+            employee_email=email,
+            employee_name=name,
+            department=department,
+            form=form,
         )
         await queries.insert_event(conn, referral_id, user.id, user.role.value, "create", None, "DRAFT", {})
         referral = await _load(conn, user, referral_id, lock=False)
@@ -162,7 +185,13 @@ async def get(conn: asyncpg.Connection, user: User, referral_id: UUID) -> Referr
 
 
 async def list_for(
-    conn: asyncpg.Connection, user: User, *, statuses: list[Status] | None, limit: int, offset: int, queue: bool
+    conn: asyncpg.Connection,
+    user: User,
+    *,
+    statuses: list[Status] | None,
+    limit: int,
+    offset: int,
+    queue: bool,
 ) -> ReferralPage:
     async with conn.transaction():
         items, total = await queries.list_visible(
@@ -173,18 +202,33 @@ async def list_for(
 
 
 async def _apply(
-    conn: asyncpg.Connection, user: User | None, referral: ReferralRead, action: str, detail: dict[str, Any],
-    target: Status, *, role: str,
+    conn: asyncpg.Connection,
+    user: User | None,
+    referral: ReferralRead,
+    action: str,
+    detail: dict[str, Any],
+    target: Status,
+    *,
+    role: str,
 ) -> None:
     decision = {k: v for k, v in detail.items() if k not in _TRIAGE_FIELDS and k != "message"}
     triage = {k: detail.get(k) for k in _TRIAGE_FIELDS}
     await queries.update_state(conn, referral.id, target.value, decision, triage)
     await queries.insert_event(
-        conn, referral.id, user.id if user else None, role, action, referral.status.value, target.value, detail
+        conn,
+        referral.id,
+        user.id if user else None,
+        role,
+        action,
+        referral.status.value,
+        target.value,
+        detail,
     )
     await conn.execute(
         "SELECT pg_notify('referral_status', $1)",
-        json.dumps({"id": str(referral.id), "status": target.value, "provider_id": str(referral.provider_id)}),
+        json.dumps(
+            {"id": str(referral.id), "status": target.value, "provider_id": str(referral.provider_id)}
+        ),
     )
 
 
@@ -223,48 +267,56 @@ async def transition(
             errors=[{"field": "action", "message": "unknown action; see allowed_actions", "type": "enum"}],
         )
     async with _use_case(conn, user, f"referral.{request.action}", referral_id):
-            referral = await _load(conn, user, referral_id, lock=True)
-            rule = _rule(user, referral, request.action)
-            problems = _field_problems(request, rule.requires)
-            if problems:
-                names = ", ".join(p["field"] for p in problems)
-                raise ReferralInvalid(f"Please check: {names}", errors=problems)
-            refusal = rule.guard(referral.decision) if rule.guard else None
-            if refusal:
-                raise ReferralStateConflict(f"Cannot {request.action}: {refusal}.")
-            detail = request.model_dump(mode="json", exclude_none=True, exclude={"action"})
-            await _apply(conn, user, referral, request.action, detail, rule.target or referral.status,
-                         role=user.role.value)
-            updated = await _load(conn, user, referral_id, lock=False)
-            await _audit(conn, user, f"referral.{request.action}", updated)
+        referral = await _load(conn, user, referral_id, lock=True)
+        rule = _rule(user, referral, request.action)
+        problems = _field_problems(request, rule.requires)
+        if problems:
+            names = ", ".join(p["field"] for p in problems)
+            raise ReferralInvalid(f"Please check: {names}", errors=problems)
+        refusal = rule.guard(referral.decision) if rule.guard else None
+        if refusal:
+            raise ReferralStateConflict(f"Cannot {request.action}: {refusal}.")
+        detail = request.model_dump(mode="json", exclude_none=True, exclude={"action"})
+        await _apply(
+            conn, user, referral, request.action, detail, rule.target or referral.status, role=user.role.value
+        )
+        updated = await _load(conn, user, referral_id, lock=False)
+        await _audit(conn, user, f"referral.{request.action}", updated)
     return _present(user, updated)
 
 
-async def _check_attachment_rules(conn: asyncpg.Connection, referral: ReferralRead, form: dict[str, Any]) -> None:
+async def _check_attachment_rules(
+    conn: asyncpg.Connection, referral: ReferralRead, form: dict[str, Any]
+) -> None:
     if "accident_at_work" in form.get("reason", {}).get("categories", []):
         kinds = {a.kind for a in await queries.list_attachments(conn, referral.id)}
         if "accident_report" not in kinds:
             raise ReferralInvalid(
                 "An accident-at-work referral needs the accident report attached.",
-                errors=[{"field": "attachments", "message": "attach the accident report (kind accident_report)",
-                         "type": "missing"}],
+                errors=[
+                    {
+                        "field": "attachments",
+                        "message": "attach the accident report (kind accident_report)",
+                        "type": "missing",
+                    }
+                ],
             )
 
 
 async def submit(conn: asyncpg.Connection, user: User, referral_id: UUID, settings: Settings) -> SubmitResult:
     async with _use_case(conn, user, "referral.submit", referral_id):
-            referral = await _load(conn, user, referral_id, lock=True)
-            _rule(user, referral, "submit")  # a draft is visible to its author only
-            form = validation.check(referral.form, complete=True)
-            await _check_attachment_rules(conn, referral, form)
-            email, name, department = validation.employee_identity(form)
-            await queries.update_form(conn, referral_id, form, email, name, department)
-            await _apply(conn, user, referral, "submit", {}, Status.SUBMITTED, role=user.role.value)
-            submitted = await _load(conn, user, referral_id, lock=False)
-            await _apply(conn, None, submitted, "queue", {}, Status.AWAITING_TRIAGE, role="system")
-            link = await _issue_ack_link(conn, submitted, settings)
-            final = await _load(conn, user, referral_id, lock=False)
-            await _audit(conn, user, "referral.submit", final)
+        referral = await _load(conn, user, referral_id, lock=True)
+        _rule(user, referral, "submit")  # a draft is visible to its author only
+        form = validation.check(referral.form, complete=True)
+        await _check_attachment_rules(conn, referral, form)
+        email, name, department = validation.employee_identity(form)
+        await queries.update_form(conn, referral_id, form, email, name, department)
+        await _apply(conn, user, referral, "submit", {}, Status.SUBMITTED, role=user.role.value)
+        submitted = await _load(conn, user, referral_id, lock=False)
+        await _apply(conn, None, submitted, "queue", {}, Status.AWAITING_TRIAGE, role="system")
+        link = await _issue_ack_link(conn, submitted, settings)
+        final = await _load(conn, user, referral_id, lock=False)
+        await _audit(conn, user, "referral.submit", final)
     return SubmitResult(referral=_present(user, final), employee_link=link)
 
 
@@ -272,15 +324,19 @@ async def _issue_ack_link(conn: asyncpg.Connection, referral: ReferralRead, sett
     """A single-use link for the employee, sent to them (never shown to the employer)."""
     token = new_token()
     expires_at = utc_now() + timedelta(days=settings.employee_link_days)
-    await queries.insert_link(conn, token_hash(token), referral.employee_email, referral.organisation_id,
-                              referral.id, expires_at)
+    await queries.insert_link(
+        conn, token_hash(token), referral.employee_email, referral.organisation_id, referral.id, expires_at
+    )
     url = f"{settings.public_url.rstrip('/')}/acknowledge.html#token={token}"
     await notify.enqueue(
-        conn, recipient=referral.employee_email,
+        conn,
+        recipient=referral.employee_email,
         subject="Your occupational health referral",
-        body=(f"Your manager has referred you to occupational health. Please confirm it was discussed with you "
-              f"and see exactly what was sent: {url}\nThis link works once and expires on "
-              f"{expires_at:%d %B %Y}."),
+        body=(
+            f"Your manager has referred you to occupational health. Please confirm it was discussed with you "
+            f"and see exactly what was sent: {url}\nThis link works once and expires on "
+            f"{expires_at:%d %B %Y}."
+        ),
     )
     return AckLink(url=f"{settings.public_url.rstrip('/')}/acknowledge.html", expires_at=expires_at)
 
@@ -292,12 +348,16 @@ async def redeem_link(conn: asyncpg.Connection, token: str, settings: Settings) 
         if found is None:
             raise LinkInvalid("This link has already been used or has expired. Ask for a new one.")
         email, organisation_id, referral_id = found
-        user = await auth_service.ensure_employee(conn, email=email, organisation_id=organisation_id, full_name="")
+        user = await auth_service.ensure_employee(
+            conn, email=email, organisation_id=organisation_id, full_name=""
+        )
         issued = await auth_service.issue_link_session(conn, user, settings)
     return issued, referral_id
 
 
-async def acknowledge(conn: asyncpg.Connection, user: User, referral_id: UUID, ack: Acknowledgement) -> ReferralRead:
+async def acknowledge(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, ack: Acknowledgement
+) -> ReferralRead:
     async with _use_case(conn, user, "referral.acknowledge", referral_id):
         referral = await _load(conn, user, referral_id, lock=True)
         if Party.employee not in parties_for(user, referral):
@@ -306,8 +366,16 @@ async def acknowledge(conn: asyncpg.Connection, user: User, referral_id: UUID, a
             raise ReferralStateConflict("You have already responded to this referral.")
         await queries.set_acknowledged(conn, referral_id)
         detail = ack.model_dump(exclude_none=True)
-        await queries.insert_event(conn, referral_id, user.id, user.role.value, "acknowledge",
-                                   referral.status, referral.status, detail)
+        await queries.insert_event(
+            conn,
+            referral_id,
+            user.id,
+            user.role.value,
+            "acknowledge",
+            referral.status,
+            referral.status,
+            detail,
+        )
         updated = await _load(conn, user, referral_id, lock=False)
         await _audit(conn, user, "referral.acknowledge", updated)
     return _present(user, updated)
@@ -318,6 +386,9 @@ async def events(conn: asyncpg.Connection, user: User, referral_id: UUID) -> lis
         referral = await _load(conn, user, referral_id, lock=False)
         found = await queries.list_events(conn, referral_id)
         await _audit(conn, user, "referral.events.read", referral)
+    if user.role in (Role.manager, Role.client_admin):
+        for event in found:
+            event.detail = disclosure.event_detail_for_employer(event.action, event.detail)
     return found
 
 
@@ -348,11 +419,19 @@ async def add_comment(conn: asyncpg.Connection, user: User, referral_id: UUID, b
 
 
 async def add_attachment(
-    conn: asyncpg.Connection, user: User, referral_id: UUID, *, kind: str, filename: str, data: bytes,
+    conn: asyncpg.Connection,
+    user: User,
+    referral_id: UUID,
+    *,
+    kind: str,
+    filename: str,
+    data: bytes,
     settings: Settings,
 ) -> Attachment:
     if len(data) > settings.attachment_max_bytes:
-        raise AttachmentTooLarge(f"Each file may be at most {settings.attachment_max_bytes // (1024 * 1024)} MB.")
+        raise AttachmentTooLarge(
+            f"Each file may be at most {settings.attachment_max_bytes // (1024 * 1024)} MB."
+        )
     checked = await attachments.check(data, settings.attachment_scan_command)
     async with _use_case(conn, user, "referral.attachment.add", referral_id):
         # Locked: concurrent uploads to one referral are counted against its total one after another.
@@ -367,9 +446,16 @@ async def add_attachment(
                 f"A referral's files may total at most {settings.referral_attachments_max_bytes // (1024 * 1024)} MB."
             )
         saved = await queries.insert_attachment(
-            conn, referral_id=referral_id, kind=kind, filename=attachments.clean_filename(filename),
-            content_type=checked.content_type, size_bytes=len(data), sha256=checked.sha256,
-            scan_status=checked.scan_status, data=data, uploaded_by=user.id,
+            conn,
+            referral_id=referral_id,
+            kind=kind,
+            filename=attachments.clean_filename(filename),
+            content_type=checked.content_type,
+            size_bytes=len(data),
+            sha256=checked.sha256,
+            scan_status=checked.scan_status,
+            data=data,
+            uploaded_by=user.id,
         )
         await _audit(conn, user, "referral.attachment.add", referral)
     return saved
@@ -393,4 +479,3 @@ async def get_attachment(
     if found is None:
         raise ReferralNotFound("No such attachment.")
     return found
-

@@ -49,11 +49,23 @@ class Party(StrEnum):
 S = Status
 PRE_RELEASE = frozenset(
     {
-        S.DRAFT, S.SUBMITTED, S.AWAITING_TRIAGE, S.INFO_REQUESTED, S.AWAITING_BOOKING, S.BOOKED, S.DNA,
-        S.IN_CONSULTATION, S.REPORT_DRAFTING, S.AWAITING_FME, S.EMPLOYEE_REVIEW, S.READY_FOR_RELEASE,
+        S.DRAFT,
+        S.SUBMITTED,
+        S.AWAITING_TRIAGE,
+        S.INFO_REQUESTED,
+        S.AWAITING_BOOKING,
+        S.BOOKED,
+        S.DNA,
+        S.IN_CONSULTATION,
+        S.REPORT_DRAFTING,
+        S.AWAITING_FME,
+        S.EMPLOYEE_REVIEW,
+        S.READY_FOR_RELEASE,
     }
 )
-TERMINAL = frozenset({S.DECLINED, S.CLOSED_DNA, S.CLOSED_NO_CONSENT, S.CLOSED_NOT_RELEASED, S.CLOSED, S.WITHDRAWN})
+TERMINAL = frozenset(
+    {S.DECLINED, S.CLOSED_DNA, S.CLOSED_NO_CONSENT, S.CLOSED_NOT_RELEASED, S.CLOSED, S.WITHDRAWN}
+)
 
 Guard = Callable[[dict[str, Any]], str | None]
 
@@ -95,7 +107,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t({S.AWAITING_TRIAGE}, "request_info", {P.clinician}, S.INFO_REQUESTED, ("message",)),
     _t({S.INFO_REQUESTED}, "respond_info", {P.referrer}, S.AWAITING_TRIAGE, ("message",)),
     _t({S.AWAITING_TRIAGE}, "decline", {P.clinician}, S.DECLINED, ("reason",)),
-    _t({S.AWAITING_TRIAGE}, "triage", {P.clinician}, S.AWAITING_BOOKING, ("modality", "clinician_grade", "priority")),
+    _t(
+        {S.AWAITING_TRIAGE},
+        "triage",
+        {P.clinician},
+        S.AWAITING_BOOKING,
+        ("modality", "clinician_grade", "priority"),
+    ),
     _t({S.AWAITING_BOOKING}, "book", {P.ohadmin, P.clinician, P.employee}, S.BOOKED, ("appointment_at",)),
     _t({S.BOOKED}, "reschedule", {P.ohadmin, P.clinician, P.employee}, None, ("appointment_at",)),
     _t({S.BOOKED}, "mark_dna", {P.system, P.clinician}, S.DNA),
@@ -106,14 +124,30 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t({S.IN_CONSULTATION}, "finish_consultation", {P.clinician}, S.REPORT_DRAFTING, ("release_choice",)),
     _t({S.REPORT_DRAFTING}, "request_fme", {P.clinician}, S.AWAITING_FME, ("reason",)),
     _t({S.AWAITING_FME}, "fme_received", {P.clinician}, S.REPORT_DRAFTING),
-    _t({S.REPORT_DRAFTING}, "send_for_review", {P.clinician}, S.EMPLOYEE_REVIEW,
-       guard=_release_choice_is("see_first")),
+    _t(
+        {S.REPORT_DRAFTING},
+        "send_for_review",
+        {P.clinician},
+        S.EMPLOYEE_REVIEW,
+        guard=_release_choice_is("see_first"),
+    ),
     _t({S.EMPLOYEE_REVIEW}, "flag_error", {P.employee}, S.REPORT_DRAFTING, ("message",)),
     _t({S.EMPLOYEE_REVIEW}, "approve", {P.employee}, S.READY_FOR_RELEASE),
     _t({S.EMPLOYEE_REVIEW, S.READY_FOR_RELEASE}, "withdraw_consent", {P.employee}, S.CLOSED_NOT_RELEASED),
-    _t({S.REPORT_DRAFTING}, "withhold", {P.clinician}, S.CLOSED_NOT_RELEASED, guard=_release_choice_is("withhold")),
-    _t({S.REPORT_DRAFTING}, "ready_for_release", {P.clinician}, S.READY_FOR_RELEASE,
-       guard=_release_choice_is("release")),
+    _t(
+        {S.REPORT_DRAFTING},
+        "withhold",
+        {P.clinician},
+        S.CLOSED_NOT_RELEASED,
+        guard=_release_choice_is("withhold"),
+    ),
+    _t(
+        {S.REPORT_DRAFTING},
+        "ready_for_release",
+        {P.clinician},
+        S.READY_FOR_RELEASE,
+        guard=_release_choice_is("release"),
+    ),
     _t({S.READY_FOR_RELEASE}, "release", {P.clinician}, S.RELEASED, ("recipients",)),
     _t({S.RELEASED}, "request_clarification", {P.referrer}, S.CLARIFICATION, ("message",)),
     _t({S.CLARIFICATION}, "add_addendum", {P.clinician}, S.RELEASED, ("message",)),

@@ -43,18 +43,26 @@ def _tolerated_in_draft(err: Any) -> bool:
 def check(raw: Any, *, complete: bool) -> dict[str, Any]:
     """Return the form as stored (normalised when complete); raise ReferralInvalid naming each field."""
     if not isinstance(raw, dict):
-        raise ReferralInvalid("The referral must be a JSON object.", errors=[
-            {"field": "form", "message": "must be a JSON object", "type": "dict_type"}])
+        raise ReferralInvalid(
+            "The referral must be a JSON object.",
+            errors=[{"field": "form", "message": "must be a JSON object", "type": "dict_type"}],
+        )
     try:
         encoded = json.dumps(raw)
     except RecursionError:
-        raise ReferralInvalid("The referral form is nested too deeply.", errors=[
-            {"field": "form", "message": "nested too deeply", "type": "too_deep"}]) from None
+        raise ReferralInvalid(
+            "The referral form is nested too deeply.",
+            errors=[{"field": "form", "message": "nested too deeply", "type": "too_deep"}],
+        ) from None
     if len(encoded) > MAX_FORM_BYTES:
-        raise ReferralInvalid("The referral form is too large.", errors=[
-            {"field": "form", "message": f"larger than {MAX_FORM_BYTES} bytes", "type": "too_long"}])
-    nul = [{"field": path, "message": "must not contain NUL characters", "type": "string_nul"}
-           for path in (_nul_paths(raw) if "\\u0000" in encoded else ())]  # PostgreSQL cannot store NUL
+        raise ReferralInvalid(
+            "The referral form is too large.",
+            errors=[{"field": "form", "message": f"larger than {MAX_FORM_BYTES} bytes", "type": "too_long"}],
+        )
+    nul = [
+        {"field": path, "message": "must not contain NUL characters", "type": "string_nul"}
+        for path in (_nul_paths(raw) if "\\u0000" in encoded else ())
+    ]  # PostgreSQL cannot store NUL
     if nul:
         raise ReferralInvalid(f"Please check: {', '.join(p['field'] for p in nul)}", errors=nul)
     try:
