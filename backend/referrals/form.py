@@ -229,7 +229,9 @@ class Questions(Strict):
 
 class Attestation(Strict):
     discussed_with_employee: Literal[True] = Field(
-        description="I have discussed this referral, its reasons and all information provided with the employee"
+        description=(
+            "I have discussed this referral, its reasons and all information provided with the employee"
+        )
     )
     discussed_on: PastDate
     copy_given_to_employee: Literal[True]

@@ -442,9 +442,8 @@ async def add_attachment(
             raise ReferralStateConflict(f"Files cannot be added to a referral in status {referral.status}.")
         total = await queries.attachment_total(conn, referral_id)
         if total + len(data) > settings.referral_attachments_max_bytes:
-            raise AttachmentTooLarge(
-                f"A referral's files may total at most {settings.referral_attachments_max_bytes // (1024 * 1024)} MB."
-            )
+            total_mb = settings.referral_attachments_max_bytes // (1024 * 1024)
+            raise AttachmentTooLarge(f"A referral's files may total at most {total_mb} MB.")
         saved = await queries.insert_attachment(
             conn,
             referral_id=referral_id,
