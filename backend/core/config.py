@@ -37,12 +37,25 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     referral_attachments_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     attachment_scan_command: str | None = None
+    # Video clinics: ICE servers for browsers and the server's own WebRTC peers (never a public
+    # STUN server by default), coturn's REST shared secret, and waiting-room limits.
+    stun_urls: list[str] = Field(default_factory=list, max_length=10)
+    turn_urls: list[str] = Field(default_factory=list, max_length=10)
+    turn_secret: SecretStr | None = None
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
+    waiting_room_open_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    max_server_peers: int = Field(default=2, ge=0, le=64)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("OHCONNECT_DB_POOL_MIN must not exceed OHCONNECT_DB_POOL_MAX")
+        for url in (*self.stun_urls, *self.turn_urls):
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})")
+        if self.turn_urls and self.turn_secret is None:
+            raise ValueError("OHCONNECT_TURN_URLS needs OHCONNECT_TURN_SECRET (coturn static-auth-secret)")
         return self
 
     @property

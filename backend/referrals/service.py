@@ -280,9 +280,42 @@ async def transition(
         await _apply(
             conn, user, referral, request.action, detail, rule.target or referral.status, role=user.role.value
         )
+        await _notify_parties(conn, referral, request)
         updated = await _load(conn, user, referral_id, lock=False)
         await _audit(conn, user, f"referral.{request.action}", updated)
     return _present(user, updated)
+
+
+_REFERRER_NOTICES = {
+    "request_info": "Occupational health needs more information about a referral you made.",
+    "decline": "Occupational health cannot accept a referral you made; the reason is in the referral.",
+    "book": "An appointment has been booked for a referral you made.",
+}
+
+
+async def _notify_parties(
+    conn: asyncpg.Connection, referral: ReferralRead, request: TransitionRequest
+) -> None:
+    """Queue the messages a state change owes people (sent after commit; no clinical content)."""
+    link = "Sign in to ohconnect to see it."
+    if request.action in _REFERRER_NOTICES:
+        referrer = await auth_service.get_user(conn, referral.referrer_id)
+        if referrer is not None:
+            await notify.enqueue(
+                conn,
+                recipient=referrer.email,
+                subject="Occupational health referral update",
+                body=f"{_REFERRER_NOTICES[request.action]} {link}",
+            )
+    if request.action in ("withdraw", "book") and referral.employee_email:
+        body = (
+            "The occupational health referral about you has been withdrawn by your employer."
+            if request.action == "withdraw"
+            else "Your occupational health appointment has been booked. " + link
+        )
+        await notify.enqueue(
+            conn, recipient=referral.employee_email, subject="Your occupational health referral", body=body
+        )
 
 
 async def _check_attachment_rules(
@@ -342,7 +375,8 @@ async def _issue_ack_link(conn: asyncpg.Connection, referral: ReferralRead, sett
 
 
 async def redeem_link(conn: asyncpg.Connection, token: str, settings: Settings) -> tuple[IssuedSession, UUID]:
-    """Exchange a single-use employee link for a session; the link is spent even if later steps fail."""
+    """Exchange a single-use employee link for a session: spending the link and issuing the session
+    commit together, so a failure leaves the link usable and a success can never be replayed."""
     async with conn.transaction():
         found = await queries.redeem_link(conn, token_hash(token))
         if found is None:

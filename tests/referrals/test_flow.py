@@ -39,3 +39,28 @@ async def test_queue_puts_requested_urgency_first_before_triage(client: httpx.As
     queue = await client.get("/api/v1/referrals", params={"order": "queue"}, headers=clinician)
     assert [r["id"] for r in queue.json()["items"]] == [urgent["id"], routine["id"]]
     assert all(r["acknowledged_at"] is None for r in queue.json()["items"])
+
+
+async def test_state_changes_notify_the_people_concerned(client: httpx.AsyncClient, conn) -> None:
+    world = await make_world(conn)
+    manager = await login(client, world.users["manager"])
+    clinician = await login(client, world.users["clinician"])
+    first = await make_referral(client, manager)
+    second = await make_referral(client, manager)
+    asked = await client.post(
+        f"/api/v1/referrals/{first['id']}/transitions",
+        json={"action": "request_info", "message": "Please attach the absence record"},
+        headers=clinician,
+    )
+    assert asked.status_code == 200
+    withdrawn = await client.post(
+        f"/api/v1/referrals/{second['id']}/transitions", json={"action": "withdraw"}, headers=manager
+    )
+    assert withdrawn.status_code == 200
+    rows = await conn.fetch("SELECT recipient, body FROM outbox_message ORDER BY created_at")
+    to_manager = [r["body"] for r in rows if r["recipient"] == world.users["manager"].email]
+    to_employee = [r["body"] for r in rows if r["recipient"] == world.users["employee"].email]
+    assert any("more information" in body for body in to_manager)
+    assert any("withdrawn" in body for body in to_employee)
+    # The message itself never travels by e-mail: it may be confidential.
+    assert all("absence record" not in r["body"] for r in rows)

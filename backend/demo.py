@@ -1,0 +1,242 @@
+"""Idempotent, obviously fictional demo data, created through the real services.
+
+``seed`` makes one occupational-health provider, two employers, staff of every role and
+referrals in several states (walked through the referral state machine by the people who
+would really act). Everything happens in one transaction, so a seed is either complete or
+absent; organisations are recognised by name and users by e-mail, so running it again
+changes nothing. All people and organisations are invented; e-mails use ``.example`` domains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+
+from backend.auth import service as auth_service
+from backend.auth.schemas import Organisation, OrgKind, Role, User
+from backend.core.clock import utc_now
+from backend.core.config import Settings
+from backend.referrals import service as referral_service
+from backend.referrals.schemas import TransitionRequest
+from backend.referrals.transitions import Status
+
+DEMO_PASSWORD = "demo-password-1"
+PROVIDER_NAME = "Demo Occupational Health (fictional)"
+PROVIDER_DOMAIN = "demo-oh.example"
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str
+    role: Role
+    email: str
+    name: str
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class Employer:
+    name: str
+    domain: str
+    site: str
+    people: tuple[Person, ...]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    email: str
+    password: str
+    role: str
+    organisation: str
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    sign_ins: list[SignIn]
+    created_organisations: int
+    created_users: int
+    created_referrals: int
+
+
+PROVIDER_STAFF = (
+    Person("admin", Role.provider_admin, f"admin@{PROVIDER_DOMAIN}", "Pat Placeholder (demo OH admin)"),
+    Person("nurse", Role.clinician, f"nurse@{PROVIDER_DOMAIN}", "Nia Notreal (demo OH nurse)"),
+)
+
+
+def _employer_people(domain: str, surname: str) -> tuple[Person, ...]:
+    return (
+        Person("hr", Role.client_admin, f"hr@{domain}", f"Harper {surname} (demo HR)"),
+        Person("mgr_ops", Role.manager, f"ops.manager@{domain}", f"Morgan {surname} (demo manager)",
+               "Operations"),
+        Person("mgr_office", Role.manager, f"office.manager@{domain}", f"Quinn {surname} (demo manager)",
+               "Office"),
+        Person("emp1", Role.employee, f"alex.example@{domain}", "Alex Example", "Operations"),
+        Person("emp2", Role.employee, f"robin.sample@{domain}", "Robin Sample", "Operations"),
+        Person("emp3", Role.employee, f"jordan.placeholder@{domain}", "Jordan Placeholder", "Office"),
+    )
+
+
+EMPLOYERS = (
+    Employer("Fictional Freight Ltd (demo)", "fictional-freight.example", "Nowhere Depot",
+             _employer_people("fictional-freight.example", "Freightly")),
+    Employer("Imaginary Bakery Co (demo)", "imaginary-bakery.example", "Make-Believe Bakehouse",
+             _employer_people("imaginary-bakery.example", "Crumb")),
+)
+
+# (employee, referring manager, state to walk the referral to)
+REFERRAL_PLAN: tuple[tuple[str, str, Status], ...] = (
+    ("emp1", "mgr_ops", Status.DRAFT),
+    ("emp2", "mgr_ops", Status.AWAITING_TRIAGE),
+    ("emp3", "mgr_office", Status.INFO_REQUESTED),
+    ("emp1", "mgr_ops", Status.AWAITING_BOOKING),
+    ("emp2", "mgr_ops", Status.DECLINED),
+    ("emp3", "mgr_office", Status.BOOKED),
+)
+
+
+async def _organisation(
+    conn: asyncpg.Connection, name: str, kind: OrgKind, provider: Organisation | None
+) -> tuple[Organisation, bool]:
+    found = await auth_service.find_organisation(conn, name)
+    if found is not None:
+        if found.kind != kind:
+            raise ValueError(f"Organisation {name!r} exists but is not a {kind}; refusing to seed demo data.")
+        return found, False
+    created = await auth_service.create_organisation(
+        conn, name=name, kind=kind, provider_id=provider.id if provider else None
+    )
+    return created, True
+
+
+async def _user(conn: asyncpg.Connection, org: Organisation, person: Person) -> tuple[User, bool]:
+    found = await auth_service.get_user_by_email(conn, person.email)
+    if found is not None:
+        if found.organisation_id != org.id or found.role != person.role:
+            raise ValueError(f"User {person.email} exists with another role or organisation; not seeding.")
+        return found, False
+    created = await auth_service.create_user(
+        conn, organisation_id=org.id, role=person.role, email=person.email, password=DEMO_PASSWORD,
+        full_name=person.name, department=person.department,
+    )
+    return created, True
+
+
+def referral_form(employer: Employer, employee: Person, manager: Person, *, today: date) -> dict[str, Any]:
+    """A complete referral form about a fictional employee, dated relative to today."""
+    absent_since = (today - timedelta(days=40)).isoformat()
+    return {
+        "referral_type": "management",
+        "site": employer.site,
+        "urgency_requested": "routine",
+        "employee": {
+            "full_name": employee.name,
+            "date_of_birth": (today - timedelta(days=365 * 38)).isoformat(),
+            "employee_number": f"DEMO-{employee.key.upper()}",
+            "phone": "07700 900123",
+            "email": employee.email,
+            "correspondence_address": f"1 Imaginary Lane, Nowhere Town, {employer.site}",
+            "job_title": "Warehouse operative" if employee.department == "Operations" else "Administrator",
+            "department": employee.department,
+            "work_location": employer.site,
+            "employment_start_date": (today - timedelta(days=365 * 5)).isoformat(),
+            "contracted_hours": 37.5,
+            "working_pattern": "full_time",
+            "shift_patterns": ["days"],
+        },
+        "role": {"main_duties": "Fictional duties for demonstration only.", "hazards": ["manual_handling"]},
+        "referrer": {"name": manager.name, "job_title": "Line manager", "phone": "07700 900456",
+                     "email": manager.email},
+        "reason": {
+            "categories": ["long_term_absence"],
+            "concern": "Demo only: absent for several weeks with back pain and keen to return.",
+            "advice_sought": "Advice on a phased return and on adjustments to lifting duties.",
+        },
+        "absence": {
+            "currently_absent": True,
+            "absence_start_date": absent_since,
+            "record": [{"start_date": absent_since, "reason": "Back pain (demo)"}],
+        },
+        "questions": {"standard": [1, 2, 3], "additional": []},
+        "attestation": {
+            "discussed_with_employee": True,
+            "discussed_on": (today - timedelta(days=2)).isoformat(),
+            "copy_given_to_employee": True,
+        },
+    }
+
+
+def _steps(target: Status) -> list[TransitionRequest]:
+    """The clinician/admin actions that take a submitted referral to the target state."""
+    at = (utc_now() + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return {
+        Status.AWAITING_TRIAGE: [],
+        Status.INFO_REQUESTED: [TransitionRequest(
+            action="request_info", message="Please send the latest fit note and absence record (demo).")],
+        Status.AWAITING_BOOKING: [TransitionRequest(
+            action="triage", modality="video", clinician_grade="ohn", priority="routine")],
+        Status.DECLINED: [TransitionRequest(
+            action="decline", reason="Demo: this is an HR matter rather than an occupational health one.")],
+        Status.BOOKED: [
+            TransitionRequest(action="triage", modality="phone", clinician_grade="ohn", priority="soon"),
+            TransitionRequest(action="book", appointment_at=at),
+        ],
+    }[target]
+
+
+async def _referrals(
+    conn: asyncpg.Connection, employer: Employer, users: dict[str, User], settings: Settings
+) -> int:
+    people = {p.key: p for p in employer.people}
+    today = utc_now().date()
+    for employee_key, manager_key, target in REFERRAL_PLAN:
+        manager = users[manager_key]
+        form = referral_form(employer, people[employee_key], people[manager_key], today=today)
+        referral = await referral_service.create(conn, manager, form)
+        if target == Status.DRAFT:
+            continue
+        await referral_service.submit(conn, manager, referral.id, settings)
+        for step in _steps(target):
+            actor = users["admin"] if step.action == "book" else users["nurse"]
+            await referral_service.transition(conn, actor, referral.id, step)
+    return len(REFERRAL_PLAN)
+
+
+async def seed(conn: asyncpg.Connection, settings: Settings) -> SeedResult:
+    """Create whatever demo data is missing; returns the sign-ins and what this run created."""
+    sign_ins: list[SignIn] = []
+    orgs_created = users_created = referrals_created = 0
+    async with conn.transaction():
+        provider, created = await _organisation(conn, PROVIDER_NAME, "provider", None)
+        orgs_created += created
+        staff: dict[str, User] = {}
+        for person in PROVIDER_STAFF:
+            staff[person.key], created = await _user(conn, provider, person)
+            users_created += created
+            sign_ins.append(SignIn(person.email, DEMO_PASSWORD, person.role.value, provider.name))
+        for employer in EMPLOYERS:
+            org, org_created = await _organisation(conn, employer.name, "employer", provider)
+            orgs_created += org_created
+            users = dict(staff)
+            for person in employer.people:
+                users[person.key], created = await _user(conn, org, person)
+                users_created += created
+                sign_ins.append(SignIn(person.email, DEMO_PASSWORD, person.role.value, org.name))
+            # Referrals belong to the organisation's first seeding, which the transaction makes atomic.
+            if org_created:
+                referrals_created += await _referrals(conn, employer, users, settings)
+    return SeedResult(sign_ins, orgs_created, users_created, referrals_created)
+
+
+def sign_in_table(sign_ins: list[SignIn]) -> str:
+    """The sign-ins as a plain-text table."""
+    rows = [("e-mail", "password", "role", "organisation")]
+    rows += [(s.email, s.password, s.role, s.organisation) for s in sign_ins]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
