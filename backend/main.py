@@ -57,7 +57,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.hub = Hub(dsn)
     await app.state.hub.start()
-    dispatcher = asyncio.create_task(notify.run_dispatcher(app.state.pool, notify.log_sender))
+    sender = notify.log_headers_sender if settings.environment == "production" else notify.log_sender
+    dispatcher = asyncio.create_task(notify.run_dispatcher(app.state.pool, sender))
     try:
         yield
     finally:

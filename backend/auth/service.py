@@ -74,7 +74,7 @@ async def create_user(
             raise BadOrganisation("No such organisation.")
         allowed = PROVIDER_ROLES if org.kind == "provider" else EMPLOYER_ROLES
         if role not in allowed:
-            raise BadOrganisation(f"Role {role.value} does not belong in a {org.kind} organisation.")
+            raise BadOrganisation(f"Role {role.value} does not belong in an organisation of kind {org.kind}.")
         if await queries.get_user_by_email(conn, email):
             raise EmailTaken()
         user_id = await queries.insert_user(

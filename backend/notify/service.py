@@ -23,7 +23,19 @@ Sender = Callable[[OutboxMessage], Awaitable[None]]
 
 
 async def log_sender(message: OutboxMessage) -> None:
+    """Development sink: the whole message (single-use links included) goes to the log."""
     logger.info("%s to %s: %s\n%s", message.channel, message.recipient, message.subject, message.body)
+
+
+async def log_headers_sender(message: OutboxMessage) -> None:
+    """Production stand-in until a real sender is configured: never logs message bodies."""
+    logger.warning(
+        "no e-mail/SMS sender configured; %s to %s not delivered: %s",
+        message.channel,
+        message.recipient,
+        message.subject,
+    )
+    raise RuntimeError("no sender configured")
 
 
 async def enqueue(

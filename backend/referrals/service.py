@@ -6,7 +6,6 @@ notifications are queued in it and delivered after commit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -22,6 +21,7 @@ from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
 from backend.core.config import Settings
+from backend.db import pubsub
 from backend.notify import service as notify
 from backend.referrals import attachments, disclosure, queries, transitions, validation
 from backend.referrals.errors import (
@@ -224,11 +224,10 @@ async def _apply(
         target.value,
         detail,
     )
-    await conn.execute(
-        "SELECT pg_notify('referral_status', $1)",
-        json.dumps(
-            {"id": str(referral.id), "status": target.value, "provider_id": str(referral.provider_id)}
-        ),
+    await pubsub.publish(
+        conn,
+        "referral_status",
+        {"id": str(referral.id), "status": target.value, "provider_id": str(referral.provider_id)},
     )
 
 
