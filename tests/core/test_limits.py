@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 
 
@@ -13,7 +15,7 @@ async def test_oversized_bodies_are_refused_before_parsing(client: httpx.AsyncCl
 
 
 async def test_chunked_oversized_bodies_are_refused(client: httpx.AsyncClient) -> None:
-    async def chunks():  # no Content-Length: sent chunked
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: sent chunked
         for _ in range(40):
             yield b"x" * 65536
 

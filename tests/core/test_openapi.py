@@ -11,7 +11,7 @@ from tests.factories import login, make_referral, make_world
 
 
 def _json_body(operation: dict[str, Any]) -> dict[str, Any] | None:
-    content = operation.get("requestBody", {}).get("content", {})
+    content: dict[str, dict[str, Any]] = operation.get("requestBody", {}).get("content", {})
     return content.get("application/json")
 
 
@@ -46,6 +46,9 @@ async def test_every_operation_documents_errors_and_body_examples(client: httpx.
     assert "Problem" in document["components"]["schemas"]
 
 
+REFERRAL_PATHS = ("/api/v1/referrals", "/api/v1/auth")
+
+
 async def test_examples_work_unchanged_against_the_live_api(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
@@ -62,7 +65,9 @@ async def test_examples_work_unchanged_against_the_live_api(
     for path, item in document["paths"].items():
         for method, operation in item.items():
             body = _json_body(operation)
-            if body is None:
+            # Referral and sign-in operations here; other features post their examples to real
+            # records of their own in their test packages.
+            if body is None or not path.startswith(REFERRAL_PATHS):
                 continue
             referral_id = draft["id"] if method == "put" else submitted["id"]
             url = path.replace("{referral_id}", referral_id)
