@@ -25,6 +25,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
+import httpx
 import uvicorn
 import uvicorn.config
 from pydantic import SecretStr, TypeAdapter, ValidationError
@@ -37,6 +38,7 @@ from backend.core.errors import AppError
 from backend.core.types import Email
 from backend.db import migrate, pool
 from backend.main import create_app
+from sensors import phone as sensors_phone
 
 logger = logging.getLogger("ohconnect")
 
@@ -109,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     secret.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     user_create.add_argument("--name", default="", help="full name")
     user_create.add_argument("--department", help="department (used to scope what managers see)")
+
+    phone = commands.add_parser("simulate-phone", help="stream simulated pulse readings, as a phone would")
+    sensors_phone.add_arguments(phone)
     return parser
 
 
@@ -248,6 +253,23 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     _run(settings, host, args.port, 1)
 
 
+def cmd_simulate_phone(args: argparse.Namespace) -> None:
+    """Delegates to ``sensors.phone``; it talks to the server over HTTP only, like a phone."""
+    try:
+        options = sensors_phone.options_from(args)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        report = asyncio.run(sensors_phone.run(options))
+    except (RuntimeError, httpx.HTTPError) as exc:
+        raise CommandError(str(exc)) from None
+    print(report.line())
+    for problem in report.rejected:
+        print(f"rejected: {problem}", file=sys.stderr)
+    if report.rejected or report.pending:
+        raise CommandError(f"{len(report.rejected)} batches rejected, {report.pending} still buffered")
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 
@@ -262,6 +284,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> None:
         cmd_org(settings, args)
     elif args.command == "user":
         cmd_user(settings, args)
+    elif args.command == "simulate-phone":
+        cmd_simulate_phone(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,18 +12,43 @@ from starlette.requests import HTTPConnection
 from backend.core.errors import Unavailable
 from backend.db.pubsub import Hub
 
+_RETRY = "The database is unavailable; please retry shortly."
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError, OSError, TimeoutError)
+
 
 async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for one request; every way of losing the database answers 503.
+
+    Failing to get a connection (server down, refusing connections, too many), and the
+    connection being lost or the server shutting down mid-request, all become ``Unavailable``
+    so that clients know to retry.
+    """
     pool: asyncpg.Pool = request.app.state.pool
     try:
-        conn = await pool.acquire(timeout=10)
-    except (OSError, TimeoutError, asyncpg.PostgresConnectionError) as exc:
-        raise Unavailable("The database is unavailable; please retry shortly.") from exc
+        proxy = await pool.acquire(timeout=10)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise Unavailable(_RETRY) from exc
+    # A pooled connection proxies every Connection method; the stubs type it separately.
+    conn = cast(asyncpg.Connection, proxy)
     try:
-        # A pooled connection proxies every Connection method; the stubs type it separately.
-        yield cast(asyncpg.Connection, conn)
+        yield conn
+    except _LOST as exc:
+        raise Unavailable(_RETRY) from exc
+    except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
+        # asyncpg reports a connection the server has just terminated as an interface or internal
+        # state error (the pool may have detached it already): when it is gone, it is an outage.
+        if _gone(conn):
+            raise Unavailable(_RETRY) from exc
+        raise
     finally:
-        await pool.release(conn)
+        await pool.release(proxy)
+
+
+def _gone(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # released by the pool when the server closed it
+        return True
 
 
 Conn = Annotated[asyncpg.Connection, Depends(get_conn)]

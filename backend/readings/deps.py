@@ -1,0 +1,50 @@
+"""Dependencies of the readings endpoints: the signed-in user, and who sends a batch.
+
+Phones retry on 503; ``backend.db.deps.Conn`` answers 503 for every kind of database outage.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backend.auth.deps import get_session
+from backend.auth.schemas import User
+from backend.core.errors import Unauthenticated
+from backend.db.deps import Conn
+from backend.readings import service
+from backend.readings.service import Writer
+
+_MAX_TOKEN = 200
+
+
+# The shared request connection, which answers 503 for every kind of database outage.
+ReadingsConn = Conn
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def get_writer(request: Request, conn: ReadingsConn) -> Writer:
+    token = _bearer(request)
+    if token is not None and token.startswith(service.DEVICE_TOKEN_PREFIX):
+        if len(token) > _MAX_TOKEN:
+            raise Unauthenticated(service.DEVICE_REFUSED)
+        return service.device_token(token)  # checked against the stream where it is used
+    _session, user = await get_session(request, conn)
+    return Writer(user=user)
+
+
+BatchWriter = Annotated[Writer, Depends(get_writer)]
+
+
+async def get_reader(request: Request, conn: ReadingsConn) -> User:
+    """The signed-in person (bearer token or session cookie), on the outage-safe connection."""
+    _session, user = await get_session(request, conn)
+    return user
+
+
+Reader = Annotated[User, Depends(get_reader)]

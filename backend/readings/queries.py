@@ -1,0 +1,440 @@
+"""Every SQL statement touching consents, streams, batches, readings and alerts.
+
+Visibility is one SQL predicate (``_VISIBLE``) over the caller's scope ($2 kind, $3 organisation,
+$4 user): clinicians see their provider's streams, an employee their own, nobody else anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from backend.readings.schemas import (
+    AlertRow,
+    BatchInsert,
+    BatchReceipt,
+    ConsentRow,
+    LockedStream,
+    PpgRunRow,
+    ReadingRow,
+    StoredBatch,
+    StreamRow,
+    TotalsRow,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str  # clinician | employee | none
+    organisation_id: UUID
+    user_id: UUID
+
+    def params(self) -> tuple[str, UUID, UUID]:
+        return (self.kind, self.organisation_id, self.user_id)
+
+
+_VISIBLE = "(($2 = 'clinician' AND s.provider_id = $3) OR ($2 = 'employee' AND s.employee_id = $4))"
+
+# -- consent ------------------------------------------------------------------------------------
+
+_CONSENT_COLUMNS = "id, employee_id, statement_version, given_at, withdrawn_at, appointment_id"
+GET_ACTIVE_CONSENT = f"""
+SELECT {_CONSENT_COLUMNS} FROM reading_consent WHERE employee_id = $1 AND withdrawn_at IS NULL
+"""
+INSERT_CONSENT = f"""
+INSERT INTO reading_consent (employee_id, statement_version, statement_sha256, appointment_id)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (employee_id) WHERE withdrawn_at IS NULL DO NOTHING
+RETURNING {_CONSENT_COLUMNS}
+"""
+WITHDRAW_CONSENT = f"""
+UPDATE reading_consent SET withdrawn_at = now() WHERE employee_id = $1 AND withdrawn_at IS NULL
+RETURNING {_CONSENT_COLUMNS}
+"""
+CLOSE_STREAMS_OF_CONSENT = """
+UPDATE reading_stream SET status = 'closed', closed_at = now(), device_token_hash = NULL
+WHERE consent_id = $1 AND status = 'open' RETURNING id
+"""
+
+# -- streams ------------------------------------------------------------------------------------
+
+_STREAM_FROM = """
+reading_stream s JOIN app_user u ON u.id = s.employee_id JOIN reading_consent c ON c.id = s.consent_id
+"""
+_STREAM_COLUMNS = """
+s.id, s.employee_id, u.full_name AS employee_name, s.employer_id, s.provider_id, s.consent_id,
+c.withdrawn_at IS NULL AS consent_active, s.appointment_id, s.device_kind, s.device_model,
+s.device_token_expires_at, s.status, s.created_at, s.closed_at, s.started_at, s.batches, s.samples,
+s.readings, s.absent, s.hr_count, s.hr_sum, s.hr_min, s.hr_max, s.spo2_count, s.spo2_sum, s.spo2_min,
+s.quality_count, s.quality_sum, s.first_offset_s, s.last_offset_s, s.max_seq, s.last_at,
+s.last_heart_rate_bpm, s.last_spo2_pct, s.last_quality, s.last_received_at, s.clock_skew_s,
+s.max_abs_clock_skew_s
+"""
+INSERT_STREAM = """
+INSERT INTO reading_stream (id, employee_id, employer_id, provider_id, consent_id, appointment_id,
+                            device_kind, device_model, device_token_hash, device_token_expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (id) DO NOTHING RETURNING id
+"""
+ROTATE_DEVICE_TOKEN = """
+UPDATE reading_stream SET device_token_hash = $2, device_token_expires_at = $3
+WHERE id = $1 AND status = 'open'
+"""
+GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM {_STREAM_FROM} WHERE s.id = $1"
+GET_VISIBLE_STREAM = f"SELECT {_STREAM_COLUMNS} FROM {_STREAM_FROM} WHERE s.id = $1 AND {_VISIBLE}"
+# The stream locked for one batch ($2), with what storing it needs: whether the device token
+# ($3, may be NULL) is this stream's and unexpired, an earlier batch of the same number, the
+# stream's alert-band counts, and its PPG runs of the $4 sequence numbers before this one (newest
+# first: sequence numbers, start offsets, rates and lengths, and all their samples in one array).
+LOCK_STREAM_FOR_BATCH = f"""
+SELECT {_STREAM_COLUMNS}, s.alert_level,
+       coalesce(s.device_token_hash = $3 AND s.device_token_expires_at > now(), false) AS token_ok,
+       stored.body_sha256 AS stored_sha256, stored.receipt AS stored_receipt,
+       (SELECT json_agg(json_build_object('stream_id', a.stream_id, 'measure', a.measure,
+                                          'level', a.level, 'readings', a.readings,
+                                          'min_value', a.min_value, 'max_value', a.max_value,
+                                          'first_at', a.first_at, 'last_at', a.last_at))
+        FROM reading_alert a WHERE a.stream_id = s.id) AS alerts,
+       runs.seqs AS ppg_seqs, runs.starts AS ppg_starts, runs.rates AS ppg_rates, runs.sizes AS ppg_sizes,
+       (SELECT array_agg(u.x ORDER BY b.seq DESC, u.i)
+        FROM reading_batch b CROSS JOIN LATERAL unnest(b.ppg_samples) WITH ORDINALITY AS u(x, i)
+        WHERE b.stream_id = s.id AND b.seq < $2 AND b.seq >= $2 - $4 AND b.payload_kind = 'ppg'
+       ) AS ppg_samples
+FROM {_STREAM_FROM}
+LEFT JOIN reading_batch stored ON stored.stream_id = s.id AND stored.seq = $2
+LEFT JOIN LATERAL (
+    SELECT array_agg(b.seq ORDER BY b.seq DESC) AS seqs,
+           array_agg(b.first_offset_s ORDER BY b.seq DESC) AS starts,
+           array_agg(b.ppg_fs ORDER BY b.seq DESC) AS rates,
+           array_agg(cardinality(b.ppg_samples) ORDER BY b.seq DESC) AS sizes
+    FROM reading_batch b
+    WHERE b.stream_id = s.id AND b.seq < $2 AND b.seq >= $2 - $4 AND b.payload_kind = 'ppg'
+) runs ON true
+WHERE s.id = $1 FOR UPDATE OF s
+"""
+STREAM_FOR_DEVICE_TOKEN = """
+SELECT id FROM reading_stream WHERE device_token_hash = $1 AND device_token_expires_at > now()
+"""
+LIST_VISIBLE_STREAMS = f"""
+SELECT {_STREAM_COLUMNS} FROM {_STREAM_FROM}
+WHERE {_VISIBLE} AND ($1::uuid IS NULL OR s.employee_id = $1) AND ($5::text IS NULL OR s.status = $5)
+ORDER BY coalesce(s.last_received_at, s.created_at) DESC, s.id
+LIMIT $6
+"""
+# The open stream an employee is measuring into now (or most recently), for the clinic screen.
+LIVE_STREAM_FOR_EMPLOYEE = f"""
+SELECT {_STREAM_COLUMNS} FROM {_STREAM_FROM}
+WHERE s.employee_id = $1 AND s.provider_id = $2 AND s.status = 'open'
+  AND ($3::uuid IS NULL OR s.appointment_id = $3)
+ORDER BY coalesce(s.last_received_at, s.created_at) DESC, s.id
+LIMIT 1
+"""
+CLOSE_STREAM = """
+UPDATE reading_stream SET status = 'closed', closed_at = now(), device_token_hash = NULL
+WHERE id = $1 AND status = 'open'
+"""
+
+# -- batches ------------------------------------------------------------------------------------
+
+GET_BATCH = "SELECT body_sha256, receipt FROM reading_batch WHERE stream_id = $1 AND seq = $2"
+# The latest end before this batch and the earliest start after it, among the stream's batches.
+NEIGHBOUR_OFFSETS = """
+SELECT max(last_offset_s) FILTER (WHERE seq < $2) AS before,
+       min(first_offset_s) FILTER (WHERE seq > $2) AS after
+FROM reading_batch WHERE stream_id = $1 AND seq <> $2
+"""
+ALL_PPG_RUNS = """
+SELECT seq, first_offset_s, ppg_fs AS fs, ppg_samples AS samples FROM reading_batch
+WHERE stream_id = $1 AND payload_kind = 'ppg' ORDER BY seq
+"""
+# One statement stores a batch: the raw batch (a repeat of (stream_id, seq) inserts nothing, and
+# then nothing else happens either), its readings, its alert-band counts and the stream summary,
+# returning the new totals (no row for a repeat). Data-modifying CTEs always run to completion.
+# Every SET expression sees the stream row as it was, so "newer than last_at" compares with the
+# old value.
+STORE_BATCH = """
+WITH new_batch AS (
+    INSERT INTO reading_batch (stream_id, seq, body_sha256, payload_kind, device, sent_at, received_at,
+                               clock_skew_s, first_offset_s, last_offset_s, payload, ppg_fs, ppg_samples,
+                               receipt)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    ON CONFLICT ON CONSTRAINT reading_batch_pk DO NOTHING
+    RETURNING stream_id, seq
+), new_readings AS (
+    INSERT INTO reading (stream_id, seq, taken_at, offset_s, source, heart_rate_bpm, spo2_pct, rr_intervals_s,
+                         quality, heart_rate_absent, spo2_absent)
+    SELECT b.stream_id, b.seq, x.t, x.o, x.src, x.hr, x.sp, x.rr::real[], x.q, x.ha, x.sa
+    FROM new_batch b,
+         unnest($15::timestamptz[], $16::float8[], $17::text[], $18::real[], $19::real[], $20::text[],
+                $21::real[], $22::text[], $23::text[]) AS x(t, o, src, hr, sp, rr, q, ha, sa)
+), new_alerts AS (
+    INSERT INTO reading_alert AS a (stream_id, measure, level, readings, min_value, max_value, first_at,
+                                    last_at)
+    SELECT b.stream_id, x.m, x.l, x.n, x.lo, x.hi, x.f, x.la
+    FROM new_batch b,
+         unnest($24::text[], $25::text[], $26::int[], $27::real[], $28::real[], $29::timestamptz[],
+                $30::timestamptz[]) AS x(m, l, n, lo, hi, f, la)
+    ON CONFLICT ON CONSTRAINT reading_alert_pk DO UPDATE SET
+        readings = a.readings + EXCLUDED.readings,
+        min_value = least(a.min_value, EXCLUDED.min_value),
+        max_value = greatest(a.max_value, EXCLUDED.max_value),
+        first_at = least(a.first_at, EXCLUDED.first_at),
+        last_at = greatest(a.last_at, EXCLUDED.last_at)
+)
+UPDATE reading_stream s SET
+    started_at = coalesce(s.started_at, $31),
+    batches = s.batches + 1,
+    samples = s.samples + $32,
+    readings = s.readings + $33,
+    absent = s.absent + $34,
+    hr_count = s.hr_count + $35, hr_sum = s.hr_sum + $36,
+    hr_min = least(s.hr_min, $37), hr_max = greatest(s.hr_max, $38),
+    spo2_count = s.spo2_count + $39, spo2_sum = s.spo2_sum + $40, spo2_min = least(s.spo2_min, $41),
+    quality_count = s.quality_count + $42, quality_sum = s.quality_sum + $43,
+    first_offset_s = least(s.first_offset_s, $44), last_offset_s = greatest(s.last_offset_s, $45),
+    max_seq = greatest(s.max_seq, $46),
+    last_heart_rate_bpm = CASE WHEN $47::timestamptz >= coalesce(s.last_at, '-infinity')
+                               THEN $48 ELSE s.last_heart_rate_bpm END,
+    last_spo2_pct = CASE WHEN $47::timestamptz >= coalesce(s.last_at, '-infinity')
+                         THEN $49 ELSE s.last_spo2_pct END,
+    last_quality = CASE WHEN $47::timestamptz >= coalesce(s.last_at, '-infinity')
+                        THEN $50 ELSE s.last_quality END,
+    last_at = greatest(s.last_at, $47),
+    last_received_at = $51,
+    clock_skew_s = $52,
+    max_abs_clock_skew_s = greatest(s.max_abs_clock_skew_s, abs($52)),
+    alert_level = $53
+FROM new_batch b
+WHERE s.id = b.stream_id
+RETURNING s.batches, s.readings, s.hr_count, s.hr_sum, s.hr_min, s.hr_max, s.spo2_count, s.spo2_sum,
+          s.spo2_min, s.quality_count, s.quality_sum, s.first_offset_s, s.last_offset_s, s.alert_level
+"""
+ENSURE_PARTITION = "SELECT reading_partition_ensure($1)"
+
+# -- reads --------------------------------------------------------------------------------------
+
+LIST_READINGS = """
+SELECT seq, taken_at, offset_s, source, heart_rate_bpm, spo2_pct, rr_intervals_s, quality,
+       heart_rate_absent, spo2_absent
+FROM reading WHERE stream_id = $1 ORDER BY taken_at, seq LIMIT $2
+"""
+LIST_ALERTS = """
+SELECT stream_id, measure, level, readings, min_value, max_value, first_at, last_at
+FROM reading_alert WHERE stream_id = ANY($1::uuid[])
+"""
+
+
+# -- typed functions ----------------------------------------------------------------------------
+
+
+async def get_active_consent(conn: asyncpg.Connection, employee_id: UUID) -> ConsentRow | None:
+    row = await conn.fetchrow(GET_ACTIVE_CONSENT, employee_id)
+    return ConsentRow.model_validate(dict(row)) if row else None
+
+
+async def insert_consent(
+    conn: asyncpg.Connection, employee_id: UUID, version: str, sha256: bytes, appointment_id: UUID | None
+) -> ConsentRow | None:
+    """The new consent, or None when one is already in force."""
+    row = await conn.fetchrow(INSERT_CONSENT, employee_id, version, sha256, appointment_id)
+    return ConsentRow.model_validate(dict(row)) if row else None
+
+
+async def withdraw_consent(conn: asyncpg.Connection, employee_id: UUID) -> ConsentRow | None:
+    row = await conn.fetchrow(WITHDRAW_CONSENT, employee_id)
+    return ConsentRow.model_validate(dict(row)) if row else None
+
+
+async def close_streams_of_consent(conn: asyncpg.Connection, consent_id: UUID) -> list[UUID]:
+    return [r["id"] for r in await conn.fetch(CLOSE_STREAMS_OF_CONSENT, consent_id)]
+
+
+async def insert_stream(conn: asyncpg.Connection, **f: Any) -> bool:
+    """False when a stream with this id exists already."""
+    inserted = await conn.fetchval(
+        INSERT_STREAM,
+        f["id"],
+        f["employee_id"],
+        f["employer_id"],
+        f["provider_id"],
+        f["consent_id"],
+        f["appointment_id"],
+        f["device_kind"],
+        f["device_model"],
+        f["token_hash"],
+        f["token_expires_at"],
+    )
+    return inserted is not None
+
+
+async def rotate_device_token(
+    conn: asyncpg.Connection, stream_id: UUID, token_hash: bytes, expires_at: datetime
+) -> None:
+    await conn.execute(ROTATE_DEVICE_TOKEN, stream_id, token_hash, expires_at)
+
+
+async def get_stream(conn: asyncpg.Connection, stream_id: UUID) -> StreamRow | None:
+    row = await conn.fetchrow(GET_STREAM, stream_id)
+    return StreamRow.model_validate(dict(row)) if row else None
+
+
+async def lock_stream_for_batch(
+    conn: asyncpg.Connection, stream_id: UUID, seq: int, token_hash: bytes | None, ppg_lookback: int
+) -> LockedStream | None:
+    """The stream locked until commit, with what storing batch ``seq`` needs (see the statement)."""
+    row = await conn.fetchrow(LOCK_STREAM_FOR_BATCH, stream_id, seq, token_hash, ppg_lookback)
+    if row is None:
+        return None
+    fields = dict(row)
+    sha256, receipt = fields.pop("stored_sha256"), fields.pop("stored_receipt")
+    stored = None
+    if sha256 is not None:
+        stored = StoredBatch(body_sha256=sha256, receipt=BatchReceipt.model_validate(receipt))
+    return LockedStream(
+        alert_level=fields.pop("alert_level"),
+        token_ok=fields.pop("token_ok"),
+        stored=stored,
+        alerts=[AlertRow.model_validate(a) for a in fields.pop("alerts") or []],
+        ppg_runs=_ppg_runs(fields),
+        stream=StreamRow.model_validate(fields),
+    )
+
+
+def _ppg_runs(fields: dict[str, Any]) -> list[PpgRunRow]:
+    """Split the locked row's PPG columns (popped from ``fields``) into runs, newest first."""
+    seqs, starts = fields.pop("ppg_seqs") or [], fields.pop("ppg_starts") or []
+    rates, sizes = fields.pop("ppg_rates") or [], fields.pop("ppg_sizes") or []
+    samples: list[float] = fields.pop("ppg_samples") or []
+    runs, at = [], 0
+    for seq, start, fs, size in zip(seqs, starts, rates, sizes, strict=True):
+        runs.append(PpgRunRow(seq=seq, first_offset_s=start, fs=fs, samples=samples[at : at + size]))
+        at += size
+    return runs
+
+
+async def get_visible_stream(conn: asyncpg.Connection, stream_id: UUID, scope: Scope) -> StreamRow | None:
+    row = await conn.fetchrow(GET_VISIBLE_STREAM, stream_id, *scope.params())
+    return StreamRow.model_validate(dict(row)) if row else None
+
+
+async def stream_for_device_token(conn: asyncpg.Connection, token_hash: bytes) -> UUID | None:
+    stream_id: UUID | None = await conn.fetchval(STREAM_FOR_DEVICE_TOKEN, token_hash)
+    return stream_id
+
+
+async def list_visible_streams(
+    conn: asyncpg.Connection, scope: Scope, *, employee_id: UUID | None, status: str | None, limit: int
+) -> list[StreamRow]:
+    rows = await conn.fetch(LIST_VISIBLE_STREAMS, employee_id, *scope.params(), status, limit)
+    return [StreamRow.model_validate(dict(r)) for r in rows]
+
+
+async def live_stream_for_employee(
+    conn: asyncpg.Connection, employee_id: UUID, provider_id: UUID, appointment_id: UUID | None
+) -> StreamRow | None:
+    row = await conn.fetchrow(LIVE_STREAM_FOR_EMPLOYEE, employee_id, provider_id, appointment_id)
+    return StreamRow.model_validate(dict(row)) if row else None
+
+
+async def close_stream(conn: asyncpg.Connection, stream_id: UUID) -> bool:
+    return str(await conn.execute(CLOSE_STREAM, stream_id)) != "UPDATE 0"
+
+
+async def get_batch(conn: asyncpg.Connection, stream_id: UUID, seq: int) -> StoredBatch | None:
+    row = await conn.fetchrow(GET_BATCH, stream_id, seq)
+    if row is None:
+        return None
+    return StoredBatch(body_sha256=row["body_sha256"], receipt=BatchReceipt.model_validate(row["receipt"]))
+
+
+async def neighbour_offsets(
+    conn: asyncpg.Connection, stream_id: UUID, seq: int
+) -> tuple[float | None, float | None]:
+    row = await conn.fetchrow(NEIGHBOUR_OFFSETS, stream_id, seq)
+    return (row["before"], row["after"]) if row else (None, None)
+
+
+async def all_ppg_runs(conn: asyncpg.Connection, stream_id: UUID) -> list[PpgRunRow]:
+    return [PpgRunRow.model_validate(dict(r)) for r in await conn.fetch(ALL_PPG_RUNS, stream_id)]
+
+
+@dataclass
+class ReadingColumns:
+    """Readings of one batch, column by column, for one bulk insert."""
+
+    taken_at: list[datetime]
+    offset_s: list[float]
+    source: list[str]
+    heart_rate_bpm: list[float | None]
+    spo2_pct: list[float | None]
+    rr_intervals_s: list[str | None]  # PostgreSQL array literals, e.g. "{0.83,0.81}"
+    quality: list[float | None]
+    heart_rate_absent: list[str | None]
+    spo2_absent: list[str | None]
+
+    def values(self) -> list[Any]:
+        return [
+            self.taken_at, self.offset_s, self.source, self.heart_rate_bpm, self.spo2_pct,
+            self.rr_intervals_s, self.quality, self.heart_rate_absent, self.spo2_absent,
+        ]  # fmt: skip
+
+
+@dataclass
+class AlertColumns:
+    """This batch's readings per alert band, column by column."""
+
+    measure: list[str]
+    level: list[str]
+    readings: list[int]
+    min_value: list[float]
+    max_value: list[float]
+    first_at: list[datetime]
+    last_at: list[datetime]
+
+    def values(self) -> list[Any]:
+        return [
+            self.measure,
+            self.level,
+            self.readings,
+            self.min_value,
+            self.max_value,
+            self.first_at,
+            self.last_at,
+        ]
+
+
+async def store_batch(
+    conn: asyncpg.Connection,
+    batch: BatchInsert,
+    readings: ReadingColumns,
+    alerts: AlertColumns,
+    summary: Sequence[Any],
+) -> TotalsRow | None:
+    """Store the batch, its readings and alert counts, and update the summary (``summary`` holds
+    the statement's parameters $31 to $53 in order). None, and nothing stored, for a repeat."""
+    row = await conn.fetchrow(
+        STORE_BATCH,
+        batch.stream_id, batch.seq, batch.body_sha256, batch.payload_kind, batch.device, batch.sent_at,
+        batch.received_at, batch.clock_skew_s, batch.first_offset_s, batch.last_offset_s, batch.payload,
+        batch.ppg_fs, batch.ppg_samples, batch.receipt.model_dump(mode="json"),
+        *readings.values(), *alerts.values(), *summary,
+    )  # fmt: skip
+    return TotalsRow.model_validate(dict(row)) if row else None
+
+
+async def ensure_partition(conn: asyncpg.Connection, at: datetime) -> str:
+    name: str = await conn.fetchval(ENSURE_PARTITION, at)
+    return name
+
+
+async def list_readings(conn: asyncpg.Connection, stream_id: UUID, limit: int) -> list[ReadingRow]:
+    return [ReadingRow.model_validate(dict(r)) for r in await conn.fetch(LIST_READINGS, stream_id, limit)]
+
+
+async def list_alerts(conn: asyncpg.Connection, stream_ids: Sequence[UUID]) -> list[AlertRow]:
+    return [AlertRow.model_validate(dict(r)) for r in await conn.fetch(LIST_ALERTS, list(stream_ids))]

@@ -1,0 +1,156 @@
+"""HTTP for pulse readings: consent, streams, batch ingestion, reads and the FHIR export.
+
+Parses, calls the service, returns schemas. No SQL here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from backend.auth.deps import AppSettings
+from backend.core.openapi import errors
+from backend.readings import ingest, service
+from backend.readings.deps import BatchWriter, Reader, ReadingsConn
+from backend.readings.schemas import (
+    BatchReceipt,
+    Consent,
+    ConsentCreate,
+    ConsentStatus,
+    ReadingOut,
+    StreamCreate,
+    StreamCreated,
+    StreamPage,
+    StreamSummary,
+)
+from sensors.protocol import ReadingBatch
+
+router = APIRouter(prefix="/api/v1/readings", tags=["readings"])
+
+FHIR_JSON = "application/fhir+json"
+
+
+@router.get("/consent", response_model=ConsentStatus, responses=errors(401, 403, 503))
+async def consent_status(user: Reader, conn: ReadingsConn) -> ConsentStatus:
+    """The wording of the consent to collect pulse readings, and your consent now in force (if any)."""
+    return await service.consent_status(conn, user)
+
+
+@router.post(
+    "/consent",
+    status_code=201,
+    response_model=Consent,
+    responses={
+        200: {"model": Consent, "description": "Consent was already in force"},
+        **errors(401, 403, 409, 422),
+    },
+)
+async def give_consent(body: ConsentCreate, user: Reader, conn: ReadingsConn, response: Response) -> Consent:
+    """Agree to the collection of your pulse readings (needed before measuring)."""
+    consent, created = await service.give_consent(conn, user, body)
+    response.status_code = 201 if created else 200
+    return consent
+
+
+@router.post("/consent/withdraw", response_model=Consent, responses=errors(401, 403))
+async def withdraw_consent(user: Reader, conn: ReadingsConn) -> Consent:
+    """Stop collection: open measurements end and nothing more is stored. Readings sent stay."""
+    return await service.withdraw_consent(conn, user)
+
+
+@router.post(
+    "/streams",
+    status_code=201,
+    response_model=StreamCreated,
+    responses={
+        200: {"model": StreamCreated, "description": "The stream existed already: a fresh device token"},
+        **errors(401, 403, 404, 409, 422),
+    },
+)
+async def create_stream(
+    body: StreamCreate, user: Reader, conn: ReadingsConn, settings: AppSettings, response: Response
+) -> StreamCreated:
+    """Start a measurement. The answer carries a device token that can only send this stream's batches."""
+    created, new = await service.create_stream(conn, user, body, settings)
+    response.status_code = 201 if new else 200
+    return created
+
+
+@router.get("/streams", response_model=StreamPage, responses=errors(401, 422))
+async def list_streams(
+    user: Reader,
+    conn: ReadingsConn,
+    settings: AppSettings,
+    employee_id: UUID | None = None,
+    status: Literal["open", "closed"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> StreamPage:
+    """Measurement streams you may see, most recently active first (clinicians: their provider's)."""
+    return await service.list_streams(
+        conn, user, settings, employee_id=employee_id, status=status, limit=limit
+    )
+
+
+@router.get("/streams/{stream_id}", response_model=StreamSummary, responses=errors(401, 404))
+async def get_stream(
+    stream_id: UUID, user: Reader, conn: ReadingsConn, settings: AppSettings
+) -> StreamSummary:
+    """Summary: heart rate mean/min/max, SpO2 min, signal quality, samples, duration and alert flags."""
+    return await service.get_stream(conn, user, stream_id, settings)
+
+
+@router.get("/streams/{stream_id}/readings", response_model=list[ReadingOut], responses=errors(401, 404, 422))
+async def list_readings(
+    stream_id: UUID,
+    user: Reader,
+    conn: ReadingsConn,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_READINGS)] = 5000,
+) -> list[ReadingOut]:
+    """The stream's readings in time order."""
+    return await service.list_readings(conn, user, stream_id, limit=limit)
+
+
+@router.post("/streams/{stream_id}/close", response_model=StreamSummary, responses=errors(401, 403, 404))
+async def close_stream(
+    stream_id: UUID, writer: BatchWriter, conn: ReadingsConn, settings: AppSettings
+) -> StreamSummary:
+    """End the measurement (the employee or the stream's device token); its device token stops working."""
+    return await service.close_stream(conn, writer, stream_id, settings)
+
+
+@router.get(
+    "/streams/{stream_id}/fhir",
+    responses={
+        200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}, "description": "A FHIR R4 Bundle"},
+        **errors(401, 404),
+    },
+)
+async def fhir_export(
+    stream_id: UUID, user: Reader, conn: ReadingsConn, settings: AppSettings
+) -> JSONResponse:
+    """The stream as a FHIR R4 Bundle of vital-signs Observations with the waveform as SampledData."""
+    bundle: dict[str, Any] = await service.fhir_bundle(conn, user, stream_id, base_url=settings.public_url)
+    return JSONResponse(bundle, media_type=FHIR_JSON)
+
+
+@router.post(
+    "/batches",
+    status_code=201,
+    response_model=BatchReceipt,
+    responses={
+        200: {"model": BatchReceipt, "description": "A repeat of (stream_id, seq): the original receipt"},
+        **errors(401, 403, 404, 409, 413, 422, 503),
+    },
+)
+async def post_batch(
+    batch: ReadingBatch, writer: BatchWriter, conn: ReadingsConn, request: Request, response: Response
+) -> BatchReceipt:
+    """Send one batch of readings (idempotent on stream_id and seq). Send the stream's device token
+    as the bearer token, or use the employee's own session."""
+    # Settings straight from the app: a plain-function dependency would cost a thread hop per batch.
+    receipt, created = await ingest.ingest(conn, writer, batch, settings=request.app.state.settings)
+    response.status_code = 201 if created else 200
+    return receipt

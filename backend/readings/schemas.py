@@ -1,0 +1,333 @@
+"""Readings API models and the typed rows the queries return.
+
+The batch wire format itself is ``sensors.protocol.ReadingBatch`` (defined once, there).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from sensors.protocol import DeviceInfo, DeviceKind
+
+Measure = Literal["heart_rate", "spo2"]
+Level = Literal["low", "medium", "high"]
+AbsentReason = Literal["not-a-number", "positive-infinity", "negative-infinity", "error"]
+Source = Literal["value", "2a37", "2a5e", "2a5f", "ppg"]
+StreamStatus = Literal["open", "closed"]
+
+_STREAM_ID = "3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a090"
+_APPOINTMENT_ID = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
+
+
+# -- consent (domain C6) ------------------------------------------------------------------------
+
+
+class ConsentStatement(BaseModel):
+    """What the employee is told before agreeing; ``version`` names this exact wording."""
+
+    version: str
+    title: str
+    points: list[str]
+
+
+class ConsentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"statement_version": "c6-2026-1", "agree": True}]},
+    )
+
+    statement_version: str = Field(min_length=1, max_length=40, description="the version shown to you")
+    agree: Literal[True] = Field(description="I agree to my pulse readings being collected as described")
+    appointment_id: UUID | None = None
+
+
+class Consent(BaseModel):
+    id: UUID
+    statement_version: str
+    given_at: AwareDatetime
+    withdrawn_at: AwareDatetime | None
+    appointment_id: UUID | None
+
+
+class ConsentStatus(BaseModel):
+    statement: ConsentStatement
+    consent: Consent | None = Field(description="your consent now in force, or null")
+
+
+# -- streams ------------------------------------------------------------------------------------
+
+
+class StreamCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _STREAM_ID,
+                    "device": {"kind": "camera", "model": "Phone camera"},
+                    "appointment_id": _APPOINTMENT_ID,
+                }
+            ]
+        },
+    )
+
+    id: UUID | None = Field(
+        default=None, description="an id chosen by the phone; omitted: the server picks one"
+    )
+    device: DeviceInfo
+    appointment_id: UUID | None = None
+
+
+class AlertFlag(BaseModel):
+    """Readings of one measure that fell in one alert band. A prompt for clinical review only."""
+
+    measure: Measure
+    level: Level
+    readings: int
+    min_value: float
+    max_value: float
+    first_at: AwareDatetime
+    last_at: AwareDatetime
+    flagged: bool = Field(description="true once enough readings fell in the band")
+
+
+class StreamSummary(BaseModel):
+    id: UUID
+    employee_id: UUID
+    employee_name: str
+    appointment_id: UUID | None
+    device_kind: DeviceKind
+    device_model: str
+    status: StreamStatus
+    created_at: AwareDatetime
+    closed_at: AwareDatetime | None
+    started_at: AwareDatetime | None
+    batches: int
+    samples: int = Field(description="numbers received: values, BLE notifications and PPG samples")
+    readings: int = Field(description="readings stored (a PPG run counts once, and only with a pulse)")
+    values_absent: int = Field(description="device values that were not numbers (no contact, NaN, ...)")
+    heart_rate_mean_bpm: float | None
+    heart_rate_min_bpm: float | None
+    heart_rate_max_bpm: float | None
+    spo2_mean_pct: float | None
+    spo2_min_pct: float | None
+    quality: float | None = Field(description="mean signal quality 0..1 of the readings")
+    duration_s: float | None
+    last_at: AwareDatetime | None
+    last_heart_rate_bpm: float | None
+    last_spo2_pct: float | None
+    last_quality: float | None
+    last_received_at: AwareDatetime | None
+    clock_skew_s: float | None = Field(
+        description="server receipt time minus the phone's sent_at, last batch"
+    )
+    max_abs_clock_skew_s: float | None
+    alert_level: Level | None = Field(
+        description="highest flagged band; for clinical review, never a decision"
+    )
+    alerts: list[AlertFlag]
+
+
+class StreamCreated(BaseModel):
+    stream: StreamSummary
+    device_token: str = Field(description="write-only token for this stream's batches; shown once")
+    device_token_expires_at: AwareDatetime
+
+
+class StreamPage(BaseModel):
+    items: list[StreamSummary]
+
+
+class ReadingOut(BaseModel):
+    taken_at: AwareDatetime
+    source: Source
+    heart_rate_bpm: float | None
+    spo2_pct: float | None
+    rr_intervals_s: list[float] | None
+    quality: float | None
+    heart_rate_absent: AbsentReason | None
+    spo2_absent: AbsentReason | None
+
+
+class BatchReceipt(BaseModel):
+    """What was stored for one batch; a repeat of the same (stream_id, seq) gets this again."""
+
+    stream_id: UUID
+    seq: int
+    received_at: AwareDatetime
+    samples: int
+    readings_stored: int
+    values_absent: int
+    heart_rate_bpm: float | None = Field(description="the latest heart rate stored from this batch")
+    spo2_pct: float | None
+    quality: float | None
+    no_pulse_reason: str | None = Field(description="for PPG: why no heart rate was reported")
+    clock_skew_s: float
+
+
+# -- live view ----------------------------------------------------------------------------------
+
+
+class Waveform(BaseModel):
+    t0_s: float = Field(description="offset of the first sample from the stream start")
+    fs: float
+    samples: list[float]
+
+
+class LiveTotals(BaseModel):
+    """The stream's running figures after a batch."""
+
+    batches: int
+    readings: int
+    heart_rate_mean_bpm: float | None
+    heart_rate_min_bpm: float | None
+    heart_rate_max_bpm: float | None
+    spo2_mean_pct: float | None
+    spo2_min_pct: float | None
+    quality: float | None
+    duration_s: float | None
+    alert_level: Level | None
+
+
+class LiveEvent(BaseModel):
+    """Pushed on ``WS /ws/readings/{stream_id}``: ``snapshot`` on connecting (and after a missed
+    event), ``batch`` for every stored batch, ``closed`` when the measurement ends."""
+
+    type: Literal["batch", "snapshot", "closed"]
+    stream_id: UUID
+    seq: int | None = None
+    at: AwareDatetime | None = None
+    heart_rate_bpm: float | None = None
+    spo2_pct: float | None = None
+    quality: float | None = None
+    no_pulse_reason: str | None = None
+    alert_level: Level | None = None
+    wave: Waveform | None = None
+    totals: LiveTotals | None = None
+    summary: StreamSummary | None = None
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+class StreamRow(BaseModel):
+    id: UUID
+    employee_id: UUID
+    employee_name: str
+    employer_id: UUID
+    provider_id: UUID
+    consent_id: UUID
+    consent_active: bool
+    appointment_id: UUID | None
+    device_kind: DeviceKind
+    device_model: str
+    device_token_expires_at: AwareDatetime | None
+    status: StreamStatus
+    created_at: AwareDatetime
+    closed_at: AwareDatetime | None
+    started_at: AwareDatetime | None
+    batches: int
+    samples: int
+    readings: int
+    absent: int
+    hr_count: int
+    hr_sum: float
+    hr_min: float | None
+    hr_max: float | None
+    spo2_count: int
+    spo2_sum: float
+    spo2_min: float | None
+    quality_count: int
+    quality_sum: float
+    first_offset_s: float | None
+    last_offset_s: float | None
+    max_seq: int | None
+    last_at: AwareDatetime | None
+    last_heart_rate_bpm: float | None
+    last_spo2_pct: float | None
+    last_quality: float | None
+    last_received_at: AwareDatetime | None
+    clock_skew_s: float | None
+    max_abs_clock_skew_s: float | None
+
+
+class AlertRow(BaseModel):
+    stream_id: UUID
+    measure: Measure
+    level: Level
+    readings: int
+    min_value: float
+    max_value: float
+    first_at: AwareDatetime
+    last_at: AwareDatetime
+
+
+class ConsentRow(Consent):
+    employee_id: UUID
+
+
+class StoredBatch(BaseModel):
+    body_sha256: bytes
+    receipt: BatchReceipt
+
+
+class PpgRunRow(BaseModel):
+    seq: int
+    first_offset_s: float
+    fs: float
+    samples: list[float]
+
+
+class ReadingRow(ReadingOut):
+    seq: int
+    offset_s: float
+
+
+class TotalsRow(BaseModel):
+    batches: int
+    readings: int
+    hr_count: int
+    hr_sum: float
+    hr_min: float | None
+    hr_max: float | None
+    spo2_count: int
+    spo2_sum: float
+    spo2_min: float | None
+    quality_count: int
+    quality_sum: float
+    first_offset_s: float | None
+    last_offset_s: float | None
+    alert_level: Level | None
+
+
+class LockedStream(BaseModel):
+    """A stream locked for one batch, with what storing that batch needs."""
+
+    stream: StreamRow
+    alert_level: Level | None
+    token_ok: bool  # the device token given is this stream's, and unexpired
+    stored: StoredBatch | None  # the batch with this number, if it was stored before
+    alerts: list[AlertRow]
+    ppg_runs: list[PpgRunRow]  # the stream's latest PPG runs before this batch, newest first
+
+
+class BatchInsert(BaseModel):
+    """One batch as stored: the raw payload and its receipt."""
+
+    stream_id: UUID
+    seq: int
+    body_sha256: bytes
+    payload_kind: Literal["values", "ble_payloads", "ppg"]
+    device: dict[str, Any]
+    sent_at: AwareDatetime
+    received_at: AwareDatetime
+    clock_skew_s: float
+    first_offset_s: float
+    last_offset_s: float
+    payload: list[dict[str, Any]] | None
+    ppg_fs: float | None
+    ppg_samples: list[float] | None
+    receipt: BatchReceipt

@@ -1,0 +1,224 @@
+"""What one batch stores, worked out before it is stored (pure; no I/O): the plan of the batch,
+its receipt, its reading and alert columns, the stream-summary increments and the live event."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from backend.core.config import Settings
+from backend.readings import alerts, decode, queries
+from backend.readings.decode import Point
+from backend.readings.schemas import (
+    AlertRow,
+    BatchInsert,
+    BatchReceipt,
+    Level,
+    LiveEvent,
+    LiveTotals,
+    Measure,
+    TotalsRow,
+    Waveform,
+)
+from sensors.protocol import ReadingBatch
+
+
+@dataclass
+class Plan:
+    """What a batch holds, worked out before touching the database."""
+
+    batch: ReadingBatch
+    received_at: datetime
+    body_sha256: bytes
+    first_offset_s: float
+    last_offset_s: float
+    samples: int
+    points: list[Point] = field(default_factory=list)
+    ppg_quality: float | None = None
+    no_pulse_reason: str | None = None
+
+    def at(self, offset_s: float) -> datetime:
+        return self.batch.started_at + timedelta(seconds=offset_s)
+
+    @property
+    def clock_skew_s(self) -> float:
+        return round((self.received_at - self.batch.sent_at).total_seconds(), 3)
+
+
+def plan(batch: ReadingBatch, received_at: datetime) -> Plan:
+    # sent_at is left out of the fingerprint: a phone may restamp a batch each time it resends it.
+    body = batch.model_dump_json(exclude={"sent_at"}).encode()
+    first, last = decode.offsets(batch)
+    return Plan(
+        batch=batch,
+        received_at=received_at,
+        body_sha256=hashlib.sha256(body).digest(),
+        first_offset_s=first,
+        last_offset_s=last,
+        samples=decode.sample_count(batch),
+        points=decode.device_points(batch),
+    )
+
+
+def _latest(points: Sequence[Point], attr: str) -> float | None:
+    for pt in sorted(points, key=lambda q: q.offset_s, reverse=True):
+        value = getattr(pt, attr)
+        if value is not None:
+            return float(value)
+    return None
+
+
+def receipt_for(p: Plan) -> BatchReceipt:
+    qualities = [pt.quality for pt in p.points if pt.quality is not None]
+    quality = p.ppg_quality
+    if p.batch.ppg is None:
+        quality = round(sum(qualities) / len(qualities), 3) if qualities else None
+    return BatchReceipt(
+        stream_id=p.batch.stream_id,
+        seq=p.batch.seq,
+        received_at=p.received_at,
+        samples=p.samples,
+        readings_stored=len(p.points),
+        values_absent=sum(pt.absent_count for pt in p.points),
+        heart_rate_bpm=_latest(p.points, "heart_rate_bpm"),
+        spo2_pct=_latest(p.points, "spo2_pct"),
+        quality=quality,
+        no_pulse_reason=p.no_pulse_reason,
+        clock_skew_s=p.clock_skew_s,
+    )
+
+
+def _raw_payload(batch: ReadingBatch) -> list[dict[str, Any]] | None:
+    if batch.values is not None:
+        return [v.model_dump(mode="json", exclude_none=True) for v in batch.values]
+    if batch.ble_payloads is not None:
+        return [b.model_dump(mode="json") for b in batch.ble_payloads]
+    return None
+
+
+def batch_row(p: Plan, receipt: BatchReceipt) -> BatchInsert:
+    """The row to store, from values already validated (by the wire model or here)."""
+    batch = p.batch
+    return BatchInsert.model_construct(
+        stream_id=batch.stream_id,
+        seq=batch.seq,
+        body_sha256=p.body_sha256,
+        payload_kind=batch.payload_kind,
+        device=batch.device.model_dump(mode="json"),
+        sent_at=batch.sent_at,
+        received_at=p.received_at,
+        clock_skew_s=p.clock_skew_s,
+        first_offset_s=p.first_offset_s,
+        last_offset_s=p.last_offset_s,
+        payload=_raw_payload(batch),
+        ppg_fs=batch.ppg.fs if batch.ppg else None,
+        ppg_samples=batch.ppg.samples if batch.ppg else None,
+        receipt=receipt,
+    )
+
+
+def _rr_literal(rr: tuple[float, ...] | None) -> str | None:
+    return "{" + ",".join(repr(float(x)) for x in rr) + "}" if rr else None
+
+
+def reading_columns(p: Plan) -> queries.ReadingColumns:
+    pts = p.points
+    return queries.ReadingColumns(
+        taken_at=[p.at(pt.offset_s) for pt in pts],
+        offset_s=[pt.offset_s for pt in pts],
+        source=[pt.source for pt in pts],
+        heart_rate_bpm=[pt.heart_rate_bpm for pt in pts],
+        spo2_pct=[pt.spo2_pct for pt in pts],
+        rr_intervals_s=[_rr_literal(pt.rr_intervals_s) for pt in pts],
+        quality=[pt.quality for pt in pts],
+        heart_rate_absent=[pt.heart_rate_absent for pt in pts],
+        spo2_absent=[pt.spo2_absent for pt in pts],
+    )
+
+
+def alert_columns(
+    p: Plan, existing: Sequence[AlertRow], level: Level | None, settings: Settings
+) -> tuple[queries.AlertColumns, Level | None]:
+    """This batch's readings per band, and the stream's flagged level once they are added."""
+    values: list[tuple[Measure, float, datetime]] = [
+        ("heart_rate", pt.heart_rate_bpm, p.at(pt.offset_s))
+        for pt in p.points
+        if pt.heart_rate_bpm is not None
+    ]
+    values += [("spo2", pt.spo2_pct, p.at(pt.offset_s)) for pt in p.points if pt.spo2_pct is not None]
+    tallies = alerts.tally(values, settings.readings_alert_bands)
+    before = {(a.measure, a.level): a.readings for a in existing}
+    for t in tallies:
+        if before.get((t.measure, t.level), 0) + t.readings >= settings.readings_alert_min_readings:
+            level = alerts.higher(level, t.level)
+    columns = queries.AlertColumns(
+        measure=[t.measure for t in tallies],
+        level=[t.level for t in tallies],
+        readings=[t.readings for t in tallies],
+        min_value=[t.min_value for t in tallies],
+        max_value=[t.max_value for t in tallies],
+        first_at=[t.first_at for t in tallies],
+        last_at=[t.last_at for t in tallies],
+    )
+    return columns, level
+
+
+def summary_values(p: Plan, alert_level: Level | None) -> list[Any]:
+    """The summary increments, in the order of STORE_BATCH's parameters $31 to $53."""
+    pts = p.points
+    hr = [pt.heart_rate_bpm for pt in pts if pt.heart_rate_bpm is not None]
+    spo2 = [pt.spo2_pct for pt in pts if pt.spo2_pct is not None]
+    quality = [pt.quality for pt in pts if pt.quality is not None]
+    last = max(pts, key=lambda q: q.offset_s) if pts else Point(0.0, "value")
+    last_at = p.at(last.offset_s) if pts else None
+    return [
+        p.batch.started_at, p.samples, len(pts), sum(pt.absent_count for pt in pts),
+        len(hr), sum(hr), min(hr, default=None), max(hr, default=None),
+        len(spo2), sum(spo2), min(spo2, default=None),
+        len(quality), sum(quality),
+        p.first_offset_s, p.last_offset_s, p.batch.seq,
+        last_at, last.heart_rate_bpm, last.spo2_pct, last.quality,
+        p.received_at, p.clock_skew_s, alert_level,
+    ]  # fmt: skip
+
+
+def _mean(total: float, count: int, digits: int) -> float | None:
+    return round(total / count, digits) if count else None
+
+
+def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> dict[str, Any]:
+    """The small event pushed to live viewers: this batch's values, a decimated waveform, totals."""
+    wave = None
+    if p.batch.ppg is not None:
+        samples, fs = decode.decimate(p.batch.ppg.samples, p.batch.ppg.fs)
+        wave = Waveform(t0_s=p.batch.ppg.t_offset_s, fs=fs, samples=samples)
+    duration = None
+    if totals.first_offset_s is not None and totals.last_offset_s is not None:
+        duration = round(totals.last_offset_s - totals.first_offset_s, 3)
+    event = LiveEvent(
+        type="batch",
+        stream_id=p.batch.stream_id,
+        seq=p.batch.seq,
+        at=p.at(p.last_offset_s),
+        heart_rate_bpm=receipt.heart_rate_bpm,
+        spo2_pct=receipt.spo2_pct,
+        quality=receipt.quality,
+        no_pulse_reason=receipt.no_pulse_reason,
+        wave=wave,
+        totals=LiveTotals(
+            batches=totals.batches,
+            readings=totals.readings,
+            heart_rate_mean_bpm=_mean(totals.hr_sum, totals.hr_count, 2),
+            heart_rate_min_bpm=totals.hr_min,
+            heart_rate_max_bpm=totals.hr_max,
+            spo2_mean_pct=_mean(totals.spo2_sum, totals.spo2_count, 2),
+            spo2_min_pct=totals.spo2_min,
+            quality=_mean(totals.quality_sum, totals.quality_count, 3),
+            duration_s=duration,
+            alert_level=totals.alert_level,
+        ),
+    )
+    return event.model_dump(mode="json", exclude_none=True)
