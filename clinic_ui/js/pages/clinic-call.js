@@ -1,0 +1,171 @@
+// The nurse's side of a call: the video, both sides' connection quality, recording consent to the
+// assessment, hold, inviting an interpreter or companion, ending; and the referral alongside.
+
+import { ApiError, get, post } from '../api.js';
+import { CallView } from '../call-view.js';
+import { focusOn, h, replace } from '../dom.js';
+import { referralView } from '../referral-view.js';
+import { announce } from '../session.js';
+
+const LEVEL = { good: 'Good', fair: 'Fair', poor: 'Poor' };
+
+export class CallPanel {
+  constructor(socket, clinic) {
+    this.socket = socket;
+    this.clinic = clinic;
+    this.appointment = null;
+    this.referralId = null;
+    this.view = new CallView({ heading: 'Call', level: 2 });
+    this.theirs = h('p', { class: 'muted', id: 'their-quality' });
+    this.consent = h('button', { type: 'button', class: 'button', onclick: () => this.startAssessment() },
+      'Employee consents: start assessment');
+    this.hold = h('button', { type: 'button', class: 'button button--secondary', onclick: () => this.holdAll() },
+      'Put on hold');
+    this.end = h('button', { type: 'button', class: 'button button--warning', onclick: () => this.endCall() },
+      'End consultation');
+    this.inviteToggle = h('button', { type: 'button', class: 'button button--secondary', 'aria-expanded': 'false',
+      onclick: () => this.toggleInvite() }, 'Invite interpreter or companion');
+    this.note = h('p', { role: 'status' });
+    this.inviteBox = this.inviteForm();
+    this.linkBox = h('div', { hidden: true });
+    this.el = h('section', { class: 'call-panel', hidden: true, 'aria-label': 'Current call' }, this.view.el,
+      this.theirs, h('div', { class: 'actions' }, this.consent, this.hold, this.inviteToggle, this.end), this.note,
+      this.inviteBox, this.linkBox);
+    // Focusable: on wide screens it scrolls on its own, and keyboards must be able to scroll it.
+    this.referral = h('section', { class: 'referral-panel', hidden: true, tabindex: '0', 'aria-labelledby': 'referral-title' });
+  }
+
+  hooks() {
+    return {
+      onRemote: (pid, stream, peer) => this.view.addRemote(pid, stream, peer),
+      onGone: (pid) => this.view.removeRemote(pid),
+      onPeerStatus: (peer, status) => this.view.peerStatus(peer, status),
+      onQuality: (level, sample) => this.view.setQuality(level, sample),
+      onAudioOnly: (on) => this.view.showAudioOnly(on),
+      onAutoAudioOnly: () => {
+        this.view.showAudioOnly(true, true);
+        announce('Your video is paused because the connection is weak. Sound continues.');
+      },
+    };
+  }
+
+  bind(manager, stream) {
+    this.view.bind(manager, stream);
+  }
+
+  async showCall(appointment, entry) {
+    const layout = document.getElementById('clinic-layout');
+    if (!appointment) {
+      this.appointment = null;
+      this.el.hidden = true;
+      this.referral.hidden = true;
+      this.view.clear();
+      layout?.classList.remove('clinic__layout--in-call');
+      this.clinic.active = null;
+      return;
+    }
+    const changed = appointment !== this.appointment;
+    this.appointment = appointment;
+    this.clinic.active = appointment;
+    this.el.hidden = false;
+    layout?.classList.add('clinic__layout--in-call');
+    replace(this.view.heading, `Call with ${entry?.name || 'the employee'}`);
+    if (changed) {
+      this.consent.hidden = false;
+      replace(this.note, '');
+      this.linkBox.hidden = true;
+      focusOn(this.view.heading);
+      announce(`In a call with ${entry?.name || 'the employee'}.`);
+      if (entry) await this.showReferral(entry.referral);
+    }
+  }
+
+  async showReferral(referralId) {
+    if (referralId === this.referralId && !this.referral.hidden) return;
+    this.referralId = referralId;
+    try {
+      const referral = await get(`/api/v1/referrals/${referralId}`);
+      replace(this.referral, h('h2', { id: 'referral-title' }, 'Referral'),
+        h('p', {}, h('a', { href: `triage.html#referral=${referralId}`, target: '_blank', rel: 'noopener' },
+          'Open the full referral in a new tab')),
+        referralView(referral.form, { level: 3, questions: referral.standard_questions }));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      replace(this.referral, h('h2', { id: 'referral-title' }, 'Referral'), h('p', {}, error.detail));
+    }
+    this.referral.hidden = false;
+  }
+
+  peerQuality(m, entry) {
+    const who = entry?.name || 'The other person';
+    replace(this.theirs, `${who}'s connection: ${LEVEL[m.level] || m.level}${m.audio_only ? ' (sound only)' : ''}`);
+  }
+
+  updateEntry() {}
+
+  async startAssessment() {
+    try {
+      await post(`/api/v1/clinics/appointments/${this.appointment}/start`, { consent_to_assessment: true });
+      this.consent.hidden = true;
+      replace(this.note, `Consent to assessment recorded at ${new Date().toLocaleTimeString('en-GB')}.`);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      replace(this.note, error.detail);
+    }
+  }
+
+  holdAll() {
+    for (const entry of this.clinic.entries.values())
+      if (entry.appointment === this.appointment && entry.state === 'in_call')
+        this.socket.send({ t: 'hold', participant: entry.participant });
+  }
+
+  endCall() {
+    this.socket.send({ t: 'end', appointment: this.appointment });
+  }
+
+  toggleInvite() {
+    const open = this.inviteBox.hidden;
+    this.inviteBox.hidden = !open;
+    this.inviteToggle.setAttribute('aria-expanded', String(open));
+    if (open) this.inviteBox.querySelector('input')?.focus();
+  }
+
+  inviteForm() {
+    const name = h('input', { id: 'guest-name', type: 'text', autocomplete: 'off' });
+    const role = h('select', { id: 'guest-role' }, h('option', { value: 'interpreter' }, 'Interpreter'),
+      h('option', { value: 'companion' }, 'Companion or supporter'), h('option', { value: 'other' }, 'Other'));
+    const email = h('input', { id: 'guest-email', type: 'email', autocomplete: 'off', spellcheck: 'false',
+      'aria-describedby': 'guest-email-hint' });
+    const form = h('form', { class: 'message-form', hidden: true, novalidate: true, 'aria-label': 'Invite someone' },
+      h('div', { class: 'field' }, h('label', { for: 'guest-name' }, 'Their name'), name),
+      h('div', { class: 'field' }, h('label', { for: 'guest-role' }, 'Role'), role),
+      h('div', { class: 'field' }, h('label', { for: 'guest-email' }, 'Their email (optional)'),
+        h('p', { class: 'hint', id: 'guest-email-hint' }, 'We email them the link. Otherwise copy it for them.'), email),
+      h('button', { type: 'submit', class: 'button' }, 'Create invitation'));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (!name.value.trim()) {
+        replace(this.note, 'Enter their name.');
+        name.focus();
+        return;
+      }
+      const message = { t: 'invite', appointment: this.appointment, name: name.value.trim(), role: role.value };
+      if (email.value.trim()) message.email = email.value.trim();
+      this.socket.send(message);
+    });
+    return form;
+  }
+
+  invited(m) {
+    this.inviteBox.hidden = true;
+    this.inviteToggle.setAttribute('aria-expanded', 'false');
+    const copy = h('button', { type: 'button', class: 'button button--small button--secondary' }, 'Copy link');
+    copy.addEventListener('click', () => navigator.clipboard?.writeText(m.url).then(() => announce('Link copied.')));
+    replace(this.linkBox, h('h3', { tabindex: '-1', id: 'invited-title' }, `Invitation for ${m.name}`),
+      h('p', {}, 'This link works once. They will appear in your list when they arrive, for you to admit.'),
+      h('p', { class: 'link-box' }, m.url), copy);
+    this.linkBox.hidden = false;
+    focusOn(document.getElementById('invited-title'));
+  }
+}
