@@ -17,6 +17,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.auth.router import router as auth_router
+from backend.clinics import runtime as clinics_runtime
+from backend.clinics.router import router as clinics_router
+from backend.clinics.ws import router as clinics_ws_router
 from backend.core import handlers
 from backend.core.config import Settings
 from backend.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -24,8 +27,12 @@ from backend.core.openapi import Problem
 from backend.db import migrate, pool
 from backend.db.pubsub import Hub
 from backend.notify import service as notify
+from backend.readings.router import router as readings_router
+from backend.readings.ws import router as readings_ws_router
 from backend.referrals.router import OPENAPI_MODELS
 from backend.referrals.router import router as referrals_router
+from backend.reports.router import router as reports_router
+from backend.surveillance.router import router as surveillance_router
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +66,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.hub.start()
     sender = notify.log_headers_sender if settings.environment == "production" else notify.log_sender
     dispatcher = asyncio.create_task(notify.run_dispatcher(app.state.pool, sender))
+    clinics = await clinics_runtime.start(app.state, app.state.pool, app.state.hub, settings)
     try:
         yield
     finally:
+        await clinics.stop()
         dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dispatcher
@@ -84,10 +93,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     handlers.install(app)
     upload_limit = settings.attachment_max_bytes + 64 * 1024
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.request_max_bytes,
-                       large_paths={"/attachments": upload_limit})
+                       large_paths={"/attachments": upload_limit,
+                                    "/readings/batches": settings.readings_batch_max_bytes})
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
     app.include_router(auth_router)
     app.include_router(referrals_router)
+    app.include_router(readings_router)
+    app.include_router(readings_ws_router)
+    app.include_router(clinics_router)
+    app.include_router(clinics_ws_router)
+    app.include_router(surveillance_router)
+    app.include_router(reports_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

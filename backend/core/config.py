@@ -6,12 +6,47 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("ohconnect", appauthor=False))
+
+
+class AlertBand(BaseModel):
+    """A range of one measure that flags a pulse stream for the clinician (bounds inclusive, on the
+    value rounded to a whole number, as NEWS2 charts are read). Never a fitness decision."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    measure: Literal["heart_rate", "spo2"]
+    low: float | None = None
+    high: float | None = None
+    level: Literal["low", "medium", "high"]
+
+    @model_validator(mode="after")
+    def _bounded(self) -> AlertBand:
+        if self.low is None and self.high is None:
+            raise ValueError("an alert band needs low, high or both")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("an alert band's low must not exceed its high")
+        return self
+
+
+def news2_bands() -> list[AlertBand]:
+    """NEWS2 (Royal College of Physicians, 2017): pulse and SpO2 scale 1; score 3 is "high",
+    2 "medium", 1 "low"."""
+    return [
+        AlertBand(measure="heart_rate", high=40, level="high"),
+        AlertBand(measure="heart_rate", low=41, high=50, level="low"),
+        AlertBand(measure="heart_rate", low=91, high=110, level="low"),
+        AlertBand(measure="heart_rate", low=111, high=130, level="medium"),
+        AlertBand(measure="heart_rate", low=131, level="high"),
+        AlertBand(measure="spo2", high=91, level="high"),
+        AlertBand(measure="spo2", low=92, high=93, level="medium"),
+        AlertBand(measure="spo2", low=94, high=95, level="low"),
+    ]
 
 
 class Settings(BaseSettings):
@@ -46,6 +81,12 @@ class Settings(BaseSettings):
     waiting_room_open_minutes: int = Field(default=30, ge=0, le=24 * 60)
     max_server_peers: int = Field(default=2, ge=0, le=64)
     log_level: str = "INFO"
+    # Pulse readings from phones: the largest batch upload, the lifetime of a stream's device
+    # token, and the bands that flag a stream (NEWS2 by default) with how many readings make a flag.
+    readings_batch_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    readings_device_token_hours: int = Field(default=12, ge=1, le=72)
+    readings_alert_bands: list[AlertBand] = Field(default_factory=news2_bands, max_length=50)
+    readings_alert_min_readings: int = Field(default=3, ge=1, le=600)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

@@ -3,6 +3,7 @@
 import { ApiError, get, post } from './api.js';
 import { byId, replace } from './dom.js';
 import { ROLE, label } from './labels.js';
+import { showNav } from './nav.js';
 
 const HOME = {
   manager: 'referrals.html',
@@ -33,6 +34,7 @@ export function showAccount(user) {
   const name = user.full_name || user.email;
   replace(byId('account-name'), `${name} (${label(ROLE, user.role)})`);
   bar.hidden = false;
+  showNav(user);
   const button = byId('sign-out');
   if (button.dataset.wired) return;
   button.dataset.wired = 'true';

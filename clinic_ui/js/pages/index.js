@@ -5,6 +5,18 @@ import { byId } from '../dom.js';
 import { ErrorSummary, clearFields, markField } from '../errors.js';
 import { currentUser, homeFor } from '../session.js';
 
+// Pages a sign-in may return to (index.html#next=clinic.html), for the roles that use them.
+const RETURN_TO = {
+  'clinic.html': ['clinician', 'provider_admin'],
+  'pulse.html': ['clinician'],
+  'measure.html': ['employee'],
+};
+
+function destination(role) {
+  const next = new URLSearchParams(window.location.hash.slice(1)).get('next');
+  return RETURN_TO[next]?.includes(role) ? next : homeFor(role);
+}
+
 const form = byId('sign-in');
 const summary = new ErrorSummary();
 byId('errors').append(summary.el);
@@ -69,7 +81,7 @@ form.addEventListener('submit', async (event) => {
   button.disabled = true;
   try {
     const session = await post('/api/v1/auth/login', { email, password });
-    window.location.assign(homeFor(session.user.role));
+    window.location.assign(destination(session.user.role));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     explain(error);
@@ -84,6 +96,6 @@ byId('show-password').addEventListener('change', (event) => {
 // Someone already signed in goes straight to their page.
 currentUser()
   .then((user) => {
-    if (user) window.location.replace(homeFor(user.role));
+    if (user) window.location.replace(destination(user.role));
   })
   .catch(() => {});
