@@ -1,10 +1,13 @@
 """Idempotent, obviously fictional demo data, created through the real services.
 
-``seed`` makes one occupational-health provider, two employers, staff of every role and
+``seed`` makes one occupational-health provider, two employers, staff of every role,
 referrals in several states (walked through the referral state machine by the people who
-would really act). Everything happens in one transaction, so a seed is either complete or
-absent; organisations are recognised by name and users by e-mail, so running it again
-changes nothing. All people and organisations are invented; e-mails use ``.example`` domains.
+would really act) and, for the first employer, two health surveillance programmes with
+enrolments, checks recorded and signed by the nurse, and people overdue and due for recall.
+Everything happens in one transaction, so a seed is either complete or absent; organisations
+are recognised by name, users by e-mail and surveillance programmes by name, so running it
+again changes nothing. All people and organisations are invented; e-mails use ``.example``
+domains.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -22,6 +26,12 @@ from backend.core.config import Settings
 from backend.referrals import service as referral_service
 from backend.referrals.schemas import TransitionRequest
 from backend.referrals.transitions import Status
+from backend.surveillance import queries as surveillance_queries
+from backend.surveillance import results as surveillance_results
+from backend.surveillance import service as surveillance_service
+from backend.surveillance.recall import next_due
+from backend.surveillance.result_schemas import OutcomeSign, Restriction, ResultCreate
+from backend.surveillance.schemas import EnrolmentCreate, PersonIn, Programme, ProgrammeCreate, Sex
 
 DEMO_PASSWORD = "demo-password-1"
 PROVIDER_NAME = "Demo Occupational Health (fictional)"
@@ -59,6 +69,9 @@ class SeedResult:
     created_organisations: int
     created_users: int
     created_referrals: int
+    created_programmes: int
+    created_enrolments: int
+    created_results: int
 
 
 PROVIDER_STAFF = (
@@ -70,10 +83,16 @@ PROVIDER_STAFF = (
 def _employer_people(domain: str, surname: str) -> tuple[Person, ...]:
     return (
         Person("hr", Role.client_admin, f"hr@{domain}", f"Harper {surname} (demo HR)"),
-        Person("mgr_ops", Role.manager, f"ops.manager@{domain}", f"Morgan {surname} (demo manager)",
-               "Operations"),
-        Person("mgr_office", Role.manager, f"office.manager@{domain}", f"Quinn {surname} (demo manager)",
-               "Office"),
+        Person(
+            "mgr_ops", Role.manager, f"ops.manager@{domain}", f"Morgan {surname} (demo manager)", "Operations"
+        ),
+        Person(
+            "mgr_office",
+            Role.manager,
+            f"office.manager@{domain}",
+            f"Quinn {surname} (demo manager)",
+            "Office",
+        ),
         Person("emp1", Role.employee, f"alex.example@{domain}", "Alex Example", "Operations"),
         Person("emp2", Role.employee, f"robin.sample@{domain}", "Robin Sample", "Operations"),
         Person("emp3", Role.employee, f"jordan.placeholder@{domain}", "Jordan Placeholder", "Office"),
@@ -81,10 +100,18 @@ def _employer_people(domain: str, surname: str) -> tuple[Person, ...]:
 
 
 EMPLOYERS = (
-    Employer("Fictional Freight Ltd (demo)", "fictional-freight.example", "Nowhere Depot",
-             _employer_people("fictional-freight.example", "Freightly")),
-    Employer("Imaginary Bakery Co (demo)", "imaginary-bakery.example", "Make-Believe Bakehouse",
-             _employer_people("imaginary-bakery.example", "Crumb")),
+    Employer(
+        "Fictional Freight Ltd (demo)",
+        "fictional-freight.example",
+        "Nowhere Depot",
+        _employer_people("fictional-freight.example", "Freightly"),
+    ),
+    Employer(
+        "Imaginary Bakery Co (demo)",
+        "imaginary-bakery.example",
+        "Make-Believe Bakehouse",
+        _employer_people("imaginary-bakery.example", "Crumb"),
+    ),
 )
 
 # (employee, referring manager, state to walk the referral to)
@@ -96,6 +123,31 @@ REFERRAL_PLAN: tuple[tuple[str, str, Status], ...] = (
     ("emp2", "mgr_ops", Status.DECLINED),
     ("emp3", "mgr_office", Status.BOOKED),
 )
+
+
+# Health surveillance for the first employer only.
+NOISE_PROGRAMME = "Demo noise: loading bay audiometry (fictional)"
+FITNESS_PROGRAMME = "Demo confined-space fitness (fictional)"
+SEX: dict[str, Sex] = {"emp1": "male", "emp2": "female", "emp3": "female"}
+# A man of about 38 whose sums (105 and 110 dB) are under the warning level: HSE category 1.
+DEMO_AUDIOGRAM = {
+    "left": {"1000": 10, "2000": 15, "3000": 20, "4000": 30, "6000": 30},
+    "right": {"1000": 10, "2000": 15, "3000": 25, "4000": 30, "6000": 30},
+}
+DEMO_REGISTRATION = "NMC 99Z9999Z (fictional)"
+SURVEILLANCE_PROGRAMMES = 2
+SURVEILLANCE_ENROLMENTS = 4
+SURVEILLANCE_RESULTS = 2
+
+
+def surveillance_summary() -> str:
+    """One line on the demo's health surveillance data, for the demo's printed summary."""
+    return (
+        f"Health surveillance at {EMPLOYERS[0].name}: programmes {NOISE_PROGRAMME!r} and "
+        f"{FITNESS_PROGRAMME!r}; {SURVEILLANCE_ENROLMENTS} enrolments; {SURVEILLANCE_RESULTS} signed "
+        "results (audiometry category 1: fit; confined space: fit with restrictions); "
+        "one baseline overdue and one due soon on the recall list."
+    )
 
 
 async def _organisation(
@@ -119,10 +171,23 @@ async def _user(conn: asyncpg.Connection, org: Organisation, person: Person) -> 
             raise ValueError(f"User {person.email} exists with another role or organisation; not seeding.")
         return found, False
     created = await auth_service.create_user(
-        conn, organisation_id=org.id, role=person.role, email=person.email, password=DEMO_PASSWORD,
-        full_name=person.name, department=person.department,
+        conn,
+        organisation_id=org.id,
+        role=person.role,
+        email=person.email,
+        password=DEMO_PASSWORD,
+        full_name=person.name,
+        department=person.department,
     )
     return created, True
+
+
+def _birth_date(today: date) -> date:
+    return today - timedelta(days=365 * 38)
+
+
+def _job_title(employee: Person) -> str:
+    return "Warehouse operative" if employee.department == "Operations" else "Administrator"
 
 
 def referral_form(employer: Employer, employee: Person, manager: Person, *, today: date) -> dict[str, Any]:
@@ -134,12 +199,12 @@ def referral_form(employer: Employer, employee: Person, manager: Person, *, toda
         "urgency_requested": "routine",
         "employee": {
             "full_name": employee.name,
-            "date_of_birth": (today - timedelta(days=365 * 38)).isoformat(),
+            "date_of_birth": _birth_date(today).isoformat(),
             "employee_number": f"DEMO-{employee.key.upper()}",
             "phone": "07700 900123",
             "email": employee.email,
             "correspondence_address": f"1 Imaginary Lane, Nowhere Town, {employer.site}",
-            "job_title": "Warehouse operative" if employee.department == "Operations" else "Administrator",
+            "job_title": _job_title(employee),
             "department": employee.department,
             "work_location": employer.site,
             "employment_start_date": (today - timedelta(days=365 * 5)).isoformat(),
@@ -148,8 +213,12 @@ def referral_form(employer: Employer, employee: Person, manager: Person, *, toda
             "shift_patterns": ["days"],
         },
         "role": {"main_duties": "Fictional duties for demonstration only.", "hazards": ["manual_handling"]},
-        "referrer": {"name": manager.name, "job_title": "Line manager", "phone": "07700 900456",
-                     "email": manager.email},
+        "referrer": {
+            "name": manager.name,
+            "job_title": "Line manager",
+            "phone": "07700 900456",
+            "email": manager.email,
+        },
         "reason": {
             "categories": ["long_term_absence"],
             "concern": "Demo only: absent for several weeks with back pain and keen to return.",
@@ -174,12 +243,19 @@ def _steps(target: Status) -> list[TransitionRequest]:
     at = (utc_now() + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
     return {
         Status.AWAITING_TRIAGE: [],
-        Status.INFO_REQUESTED: [TransitionRequest(
-            action="request_info", message="Please send the latest fit note and absence record (demo).")],
-        Status.AWAITING_BOOKING: [TransitionRequest(
-            action="triage", modality="video", clinician_grade="ohn", priority="routine")],
-        Status.DECLINED: [TransitionRequest(
-            action="decline", reason="Demo: this is an HR matter rather than an occupational health one.")],
+        Status.INFO_REQUESTED: [
+            TransitionRequest(
+                action="request_info", message="Please send the latest fit note and absence record (demo)."
+            )
+        ],
+        Status.AWAITING_BOOKING: [
+            TransitionRequest(action="triage", modality="video", clinician_grade="ohn", priority="routine")
+        ],
+        Status.DECLINED: [
+            TransitionRequest(
+                action="decline", reason="Demo: this is an HR matter rather than an occupational health one."
+            )
+        ],
         Status.BOOKED: [
             TransitionRequest(action="triage", modality="phone", clinician_grade="ohn", priority="soon"),
             TransitionRequest(action="book", appointment_at=at),
@@ -205,10 +281,150 @@ async def _referrals(
     return len(REFERRAL_PLAN)
 
 
+async def _new_programme(conn: asyncpg.Connection, hr: User, body: ProgrammeCreate) -> Programme | None:
+    """The programme, created by the employer's HR; None when one of that name already exists."""
+    if await surveillance_queries.programme_name_taken(conn, hr.organisation_id, body.name):
+        return None
+    return await surveillance_service.create_programme(conn, hr, body)
+
+
+async def _enrol(
+    conn: asyncpg.Connection, hr: User, programme: Programme, employee: Person, *, start: date, exposure: str
+) -> UUID:
+    person = PersonIn(
+        email=employee.email,
+        full_name=employee.name,
+        employee_number=f"DEMO-{employee.key.upper()}",
+        date_of_birth=_birth_date(utc_now().date()),
+        sex=SEX[employee.key],
+        department=employee.department or "",
+        job_title=_job_title(employee),
+    )
+    body = EnrolmentCreate(person=person, exposure=exposure, start_date=start)
+    return (await surveillance_service.enrol(conn, hr, programme.id, body)).id
+
+
+async def _noise(
+    conn: asyncpg.Connection, people: dict[str, Person], users: dict[str, User], settings: Settings
+) -> tuple[int, int, int]:
+    """Audiometry: one baseline recorded and signed FIT (category 1), one baseline overdue."""
+    today = utc_now().date()
+    programme = await _new_programme(conn, users["hr"], ProgrammeCreate(name=NOISE_PROGRAMME, kind="noise"))
+    if programme is None:
+        return 0, 0, 0
+    exposure = "Loading bay and conveyors, about 86 dB(A) LEP,d (demo)"
+    checked = await _enrol(
+        conn, users["hr"], programme, people["emp1"], start=today - timedelta(days=60), exposure=exposure
+    )
+    # Robin's baseline was due 45 days ago and has not happened: the recall list shows it overdue.
+    await _enrol(
+        conn, users["hr"], programme, people["emp2"], start=today - timedelta(days=45), exposure=exposure
+    )
+    performed = today - timedelta(days=14)
+    draft = await surveillance_results.record(
+        conn,
+        users["nurse"],
+        ResultCreate(
+            enrolment_id=checked,
+            performed_on=performed,
+            questionnaire={"tinnitus": False, "ear_infection": False},
+            measurements={"audiogram": DEMO_AUDIOGRAM},
+            clinical_notes="Demo: baseline audiogram, no concerns.",
+        ),
+    )
+    await surveillance_results.sign(
+        conn,
+        users["nurse"],
+        draft.id,
+        OutcomeSign(
+            outcome="FIT",
+            employer_actions=["Keep wearing hearing protection in the marked loading bay zone"],
+            next_due_date=next_due(programme.recall, 0, performed),
+            outcome_consent=True,
+            assessor_registration=DEMO_REGISTRATION,
+        ),
+        settings,
+    )
+    return 1, 2, 1
+
+
+async def _fitness(
+    conn: asyncpg.Connection, people: dict[str, Person], users: dict[str, User], settings: Settings
+) -> tuple[int, int, int]:
+    """Confined space: one medical signed FIT_WITH_RESTRICTIONS (an override), one first medical due soon."""
+    today = utc_now().date()
+    body = ProgrammeCreate(name=FITNESS_PROGRAMME, kind="fitness_for_task", task_type="confined_space")
+    programme = await _new_programme(conn, users["hr"], body)
+    if programme is None:
+        return 0, 0, 0
+    checked = await _enrol(
+        conn,
+        users["hr"],
+        programme,
+        people["emp2"],
+        start=today - timedelta(days=30),
+        exposure="Entry to the fictional depot's fuel interceptor tank (demo)",
+    )
+    # Jordan's first medical falls due in a fortnight: the recall list shows it due.
+    await _enrol(
+        conn,
+        users["hr"],
+        programme,
+        people["emp3"],
+        start=today + timedelta(days=14),
+        exposure="Occasional inspection of the drainage culvert (demo)",
+    )
+    performed = today - timedelta(days=7)
+    draft = await surveillance_results.record(
+        conn,
+        users["nurse"],
+        ResultCreate(
+            enrolment_id=checked,
+            performed_on=performed,
+            questionnaire={"claustrophobia_or_panic": True},
+            measurements={"pulse_bpm": 72, "spo2_pct": 98},
+            clinical_notes="Demo: declared mild anxiety in enclosed spaces; discussed in clinic.",
+        ),
+    )
+    await surveillance_results.sign(
+        conn,
+        users["nurse"],
+        draft.id,
+        OutcomeSign(
+            outcome="FIT_WITH_RESTRICTIONS",
+            restrictions=[
+                Restriction(
+                    text="No lone entry: always with a trained standby person at the entrance",
+                    duration="temporary",
+                )
+            ],
+            review_date=today + timedelta(days=90),
+            employer_actions=["Provide a trained standby person and a written rescue plan for every entry"],
+            next_due_date=next_due(programme.recall, 0, performed),
+            override_reason="Demo: assessed in clinic; mild anxiety, well managed with a standby person.",
+            outcome_consent=True,
+            assessor_registration=DEMO_REGISTRATION,
+        ),
+        settings,
+    )
+    return 1, 2, 1
+
+
+async def _surveillance(
+    conn: asyncpg.Connection, employer: Employer, users: dict[str, User], settings: Settings
+) -> tuple[int, int, int]:
+    """Each missing demo programme with its enrolments and results; returns what it created."""
+    people = {p.key: p for p in employer.people}
+    noise = await _noise(conn, people, users, settings)
+    fitness = await _fitness(conn, people, users, settings)
+    return noise[0] + fitness[0], noise[1] + fitness[1], noise[2] + fitness[2]
+
+
 async def seed(conn: asyncpg.Connection, settings: Settings) -> SeedResult:
     """Create whatever demo data is missing; returns the sign-ins and what this run created."""
     sign_ins: list[SignIn] = []
     orgs_created = users_created = referrals_created = 0
+    surveillance_created = (0, 0, 0)
     async with conn.transaction():
         provider, created = await _organisation(conn, PROVIDER_NAME, "provider", None)
         orgs_created += created
@@ -228,15 +444,18 @@ async def seed(conn: asyncpg.Connection, settings: Settings) -> SeedResult:
             # Referrals belong to the organisation's first seeding, which the transaction makes atomic.
             if org_created:
                 referrals_created += await _referrals(conn, employer, users, settings)
-    return SeedResult(sign_ins, orgs_created, users_created, referrals_created)
+            if employer is EMPLOYERS[0]:
+                surveillance_created = await _surveillance(conn, employer, users, settings)
+    return SeedResult(sign_ins, orgs_created, users_created, referrals_created, *surveillance_created)
 
 
 def sign_in_table(sign_ins: list[SignIn]) -> str:
-    """The sign-ins as a plain-text table."""
+    """The sign-ins as a plain-text table, then a line on the demo's health surveillance data."""
     rows = [("e-mail", "password", "role", "organisation")]
     rows += [(s.email, s.password, s.role, s.organisation) for s in sign_ins]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return "\n".join([*lines, "", surveillance_summary()])

@@ -9,7 +9,20 @@ from backend import demo
 from backend.core.config import Settings
 from tests.conftest import Server
 
-TABLES = ("organisation", "app_user", "referral", "referral_event", "entry_link", "outbox_message")
+TABLES = (
+    "organisation",
+    "app_user",
+    "referral",
+    "referral_event",
+    "entry_link",
+    "outbox_message",
+    "hs_programme",
+    "hs_person",
+    "hs_enrolment",
+    "hs_result",
+    "hs_result_clinical",
+    "hs_result_event",
+)
 STATES = {"DRAFT", "AWAITING_TRIAGE", "INFO_REQUESTED", "AWAITING_BOOKING", "DECLINED", "BOOKED"}
 SETTINGS = Settings(environment="test")
 
@@ -26,9 +39,22 @@ async def test_second_run_changes_nothing(conn: asyncpg.Connection) -> None:
     assert (first.created_organisations, first.created_users) == (3, len(first.sign_ins))
     assert first.created_referrals == 2 * len(demo.REFERRAL_PLAN)
     assert (second.created_organisations, second.created_users, second.created_referrals) == (0, 0, 0)
+    surveillance = (demo.SURVEILLANCE_PROGRAMMES, demo.SURVEILLANCE_ENROLMENTS, demo.SURVEILLANCE_RESULTS)
+    assert (first.created_programmes, first.created_enrolments, first.created_results) == surveillance
+    assert (second.created_programmes, second.created_enrolments, second.created_results) == (0, 0, 0)
+    assert (
+        after_first["hs_programme"],
+        after_first["hs_enrolment"],
+        after_first["hs_result"],
+    ) == surveillance
     assert await counts(conn) == after_first
     assert second.sign_ins == first.sign_ins
     assert {r["status"] for r in await conn.fetch("SELECT DISTINCT status FROM referral")} == STATES
+    outcomes = await conn.fetch("SELECT status, outcome FROM hs_result ORDER BY outcome")
+    assert [(r["status"], r["outcome"]) for r in outcomes] == [
+        ("signed", "FIT"),
+        ("signed", "FIT_WITH_RESTRICTIONS"),
+    ]
 
 
 async def test_data_is_obviously_fictional(conn: asyncpg.Connection) -> None:
@@ -40,6 +66,14 @@ async def test_data_is_obviously_fictional(conn: asyncpg.Connection) -> None:
     assert roles == {"provider_admin", "clinician", "client_admin", "manager", "employee"}
     table = demo.sign_in_table(result.sign_ins)
     assert all(e in table for e in emails)
+    assert demo.NOISE_PROGRAMME in table
+    assert demo.FITNESS_PROGRAMME in table
+    programmes = [r["name"] for r in await conn.fetch("SELECT name FROM hs_programme")]
+    assert programmes
+    assert all("fictional" in name for name in programmes)
+    people = await conn.fetch("SELECT email, full_name FROM hs_person")
+    assert {p["full_name"] for p in people} <= {p.name for p in demo.EMPLOYERS[0].people}
+    assert all(p["email"].endswith(".example") for p in people)
 
 
 async def login(client: httpx.AsyncClient, sign_in: demo.SignIn) -> httpx.Response:
@@ -61,3 +95,36 @@ async def test_demo_sign_ins_work(
     assert queue.status_code == 200, queue.text
     # The provider sees every submitted referral of both employers, never the drafts.
     assert queue.json()["total"] == 2 * (len(demo.REFERRAL_PLAN) - 1)
+
+
+def sign_in(result: demo.SeedResult, email: str) -> demo.SignIn:
+    return next(s for s in result.sign_ins if s.email == email)
+
+
+async def test_demo_surveillance_certificates_and_recalls(
+    conn: asyncpg.Connection, server: Server, client: httpx.AsyncClient
+) -> None:
+    await demo.seed(conn, server.settings)
+    result = await demo.seed(conn, server.settings)
+    employer = demo.EMPLOYERS[0]
+    people = {p.key: p for p in employer.people}
+    hr = (await login(client, sign_in(result, people["hr"].email))).json()["access_token"]
+    manager = (await login(client, sign_in(result, people["mgr_ops"].email))).json()["access_token"]
+    signed = [r["id"] for r in await conn.fetch("SELECT id FROM hs_result WHERE status = 'signed'")]
+    assert signed
+    for token in (hr, manager):
+        for result_id in signed:
+            response = await client.get(
+                f"/api/v1/surveillance/results/{result_id}/certificate.pdf",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 200, response.text
+            assert response.headers["content-type"].startswith("application/pdf")
+            assert response.content.startswith(b"%PDF")
+    recalls = await client.get("/api/v1/surveillance/recalls", headers={"Authorization": f"Bearer {hr}"})
+    assert recalls.status_code == 200, recalls.text
+    states = {(r["full_name"], r["programme_name"]): r["state"] for r in recalls.json()}
+    assert states == {
+        (people["emp2"].name, demo.NOISE_PROGRAMME): "overdue",
+        (people["emp3"].name, demo.FITNESS_PROGRAMME): "due",
+    }
