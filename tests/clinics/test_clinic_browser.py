@@ -21,7 +21,9 @@ from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, 
 
 from tests.clinics.helpers import make_clinic, outbox_links
 from tests.conftest import Server
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, login
+from tests.readings.helpers import post as post_batch
+from tests.readings.helpers import simulated, start_stream
 
 pytestmark = pytest.mark.browser
 
@@ -170,6 +172,15 @@ async def test_employee_checks_waits_and_is_admitted_then_reloads_into_the_call(
         timeout=TIMEOUT_MS
     )
     await expect(nurse.get_by_role("heading", name="Referral", exact=True)).to_be_visible(timeout=TIMEOUT_MS)
+
+    # The employee starts measuring their pulse: the nurse sees it live beside the call.
+    pulse = nurse.get_by_role("region", name="Pulse measurement")
+    await expect(pulse).to_contain_text("No measurement in progress", timeout=TIMEOUT_MS)
+    stream_id, device = await start_stream(client, await login(client, clinic.world.users["employee"]))
+    for batch in simulated("ble-hr", stream_id, seconds=3):
+        assert (await post_batch(client, device, batch)).status_code == 201
+    await pulse.get_by_role("button", name="Look again").click()
+    await expect(pulse.get_by_text(re.compile(r"^Live:"))).to_be_visible(timeout=TIMEOUT_MS)
 
     # the network drops: the page reconnects by itself and resumes the same call (same peer connection)
     decoded = int(await employee.locator("#call-quality").get_attribute("data-frames-decoded") or 0)

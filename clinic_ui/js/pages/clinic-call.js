@@ -1,9 +1,11 @@
 // The nurse's side of a call: the video, both sides' connection quality, recording consent to the
-// assessment, hold, inviting an interpreter or companion, ending; and the referral alongside.
+// assessment, hold, inviting an interpreter or companion, ending; and the referral and the
+// employee's live pulse measurement (when one is in progress) alongside.
 
 import { ApiError, get, post } from '../api.js';
 import { CallView } from '../call-view.js';
 import { focusOn, h, replace } from '../dom.js';
+import { livePanel } from '../pulse-live.js';
 import { referralView } from '../referral-view.js';
 import { announce } from '../session.js';
 
@@ -59,6 +61,8 @@ export class CallPanel {
       this.appointment = null;
       this.el.hidden = true;
       this.referral.hidden = true;
+      this.pulse?.stop();
+      this.pulse = null;
       this.view.clear();
       layout?.classList.remove('clinic__layout--in-call');
       this.clinic.active = null;
@@ -88,12 +92,45 @@ export class CallPanel {
       replace(this.referral, h('h2', { id: 'referral-title' }, 'Referral'),
         h('p', {}, h('a', { href: `triage.html#referral=${referralId}`, target: '_blank', rel: 'noopener' },
           'Open the full referral in a new tab')),
-        referralView(referral.form, { level: 3, questions: referral.standard_questions }));
+        referralView(referral.form, { level: 3, questions: referral.standard_questions }),
+        this.pulseSection(referral.employee_user_id));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       replace(this.referral, h('h2', { id: 'referral-title' }, 'Referral'), h('p', {}, error.detail));
     }
     this.referral.hidden = false;
+  }
+
+  /** The employee's open pulse stream, live, or a way to look again once they start measuring. */
+  pulseSection(employeeId) {
+    this.pulse?.stop();
+    this.pulse = null;
+    const box = h('div', { class: 'pulse-alongside' });
+    const section = h('section', { 'aria-labelledby': 'pulse-title' },
+      h('h3', { id: 'pulse-title' }, 'Pulse measurement'), box);
+    const look = async () => {
+      if (!employeeId) {
+        replace(box, h('p', { class: 'muted' }, 'The employee has no account yet, so no measurement.'));
+        return;
+      }
+      const query = new URLSearchParams({ employee_id: employeeId, status: 'open', limit: '1' });
+      try {
+        const page = await get(`/api/v1/readings/streams?${query}`);
+        const stream = page.items[0];
+        if (stream) {
+          this.pulse = livePanel(stream.id);
+          replace(box, this.pulse.el);
+          return;
+        }
+        replace(box, h('p', {}, 'No measurement in progress. Ask the employee to open "Measure my pulse".'),
+          h('button', { type: 'button', class: 'button button--secondary', onclick: look }, 'Look again'));
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        replace(box, h('p', {}, error.detail));
+      }
+    };
+    look();
+    return section;
   }
 
   peerQuality(m, entry) {
