@@ -8,7 +8,11 @@ import secrets
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """32 random bytes, URL-safe; never starting with "-", so it can follow an option on a command line."""
+    token = secrets.token_urlsafe(32)
+    while token.startswith("-"):
+        token = secrets.token_urlsafe(32)
+    return token
 
 
 def token_hash(token: str) -> bytes:
