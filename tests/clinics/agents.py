@@ -19,6 +19,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, V
 from aiortc.mediastreams import MediaStreamTrack
 from av import VideoFrame
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 TIMEOUT = 15.0
 Match = Callable[[dict[str, Any]], bool]
@@ -57,8 +58,8 @@ class Socket:
                     result = listener(message)
                     if asyncio.iscoroutine(result):
                         await result
-        except Exception:  # noqa: S110 - a dropped socket simply stops reading
-            pass
+        except ConnectionClosed:
+            pass  # a dropped socket simply stops reading; listener and decoding errors still surface
         finally:
             self.closed_code = ws.close_code if ws.close_code is not None else 1006
             self._changed.set()
