@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
+from tests.browser import chromium
 from tests.clinics.helpers import make_clinic, outbox_links
 from tests.conftest import Server
 from tests.factories import PASSWORD, login
@@ -27,19 +27,7 @@ from tests.readings.helpers import simulated, start_stream
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
-BASE_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-]
+CALL_ARGS = ("--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required")
 TIMEOUT_MS = 20_000
 EMPLOYEE = "alex.example@employer.example"
 # Test-side instruments: what the page asked getUserMedia for, and how often a sound was made.
@@ -56,26 +44,16 @@ AudioContext.prototype.createOscillator = function () { window.__sounds += 1; re
 """
 
 
-async def launch(*, prompt_free: bool) -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.fail("Chromium is not installed: apt-get install -y chromium")
-    args = [*BASE_ARGS, "--use-fake-ui-for-media-stream"] if prompt_free else BASE_ARGS
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield browser
-        await browser.close()
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async for launched in launch(prompt_free=True):
+    async with chromium(extra=CALL_ARGS) as launched:
         yield launched
 
 
 @pytest.fixture
 async def strict_browser() -> AsyncIterator[Browser]:
     """Media permission is not granted automatically: only what a context grants is allowed."""
-    async for launched in launch(prompt_free=False):
+    async with chromium(prompt_free=False, extra=CALL_ARGS) as launched:
         yield launched
 
 

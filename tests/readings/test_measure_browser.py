@@ -12,37 +12,26 @@ import math
 import re
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from sensors.ble import decode_heart_rate_measurement, decode_plx_continuous
 from sensors.ble_encode import encode_heart_rate_measurement, encode_plx_continuous
+from tests.browser import chromium
 from tests.conftest import Server
 from tests.factories import PASSWORD, make_world
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]  # fmt: skip
 TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.fail("Chromium is not installed: apt-get install -y chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 async def sign_in(page: Page, email: str) -> None:
