@@ -9,9 +9,7 @@ heartbeats, the employee reconnects to process A and resumes the same call.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -21,53 +19,15 @@ import pytest
 from backend.clinics import waiting_room
 from tests.clinics.agents import CallAgent, Socket
 from tests.clinics.test_call import arrive, ready_clinic
-from tests.conftest import Server, free_port
+from tests.conftest import Server
+from tests.processes import app_process
 
 
 @pytest.fixture
 async def process_b(server: Server, db_dsn: str) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
     """A second app process on the same database (the `server` fixture has migrated it)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_dsn,
-        "OHCONNECT_ENVIRONMENT": "test",
-        "OHCONNECT_PUBLIC_URL": url,
-        "OHCONNECT_DB_POOL_MIN": "1",
-        "OHCONNECT_DB_POOL_MAX": "4",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "backend.main:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        env=env,
-    )
-    try:
-        async with httpx.AsyncClient(base_url=url) as http:
-            for _ in range(200):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.returncode is None, "process B exited"
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("process B did not start")
-        yield url, process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 15)
+    async with app_process(db_dsn) as started:
+        yield started
 
 
 async def test_call_across_two_processes_survives_a_process_dying(

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,39 +15,17 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import Server, free_port
+from tests.conftest import Server
 from tests.factories import login, make_world
+from tests.processes import app_process
 from tests.readings.helpers import post, simulated, start_stream
 
 
 @pytest.fixture
 async def process_b(server: Server, db_dsn: str) -> AsyncIterator[str]:
     """A second app process on the same database (the `server` fixture has migrated it)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": db_dsn, "OHCONNECT_ENVIRONMENT": "test", "OHCONNECT_PUBLIC_URL": url,
-           "OHCONNECT_DB_POOL_MIN": "1", "OHCONNECT_DB_POOL_MAX": "4"}  # fmt: skip
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "uvicorn", "--factory", "backend.main:create_app", "--host", "127.0.0.1",
-        "--port", str(port), "--log-level", "warning", env=env,
-    )  # fmt: skip
-    try:
-        async with httpx.AsyncClient(base_url=url) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.returncode is None, "process B exited"
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("process B did not start")
+    async with app_process(db_dsn) as (url, _process):
         yield url
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 15)
 
 
 def ws_url(http_url: str, stream_id: object) -> str:
