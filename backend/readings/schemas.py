@@ -213,7 +213,23 @@ class LiveEvent(BaseModel):
 # -- rows ---------------------------------------------------------------------------------------
 
 
-class StreamRow(BaseModel):
+class RunningTotals(BaseModel):
+    """The sums and extremes a stream's summary is computed from, kept current on every batch."""
+
+    hr_count: int
+    hr_sum: float
+    hr_min: float | None
+    hr_max: float | None
+    spo2_count: int
+    spo2_sum: float
+    spo2_min: float | None
+    quality_count: int
+    quality_sum: float
+    first_offset_s: float | None
+    last_offset_s: float | None
+
+
+class StreamRow(RunningTotals):
     id: UUID
     employee_id: UUID
     employee_name: str
@@ -233,17 +249,6 @@ class StreamRow(BaseModel):
     samples: int
     readings: int
     absent: int
-    hr_count: int
-    hr_sum: float
-    hr_min: float | None
-    hr_max: float | None
-    spo2_count: int
-    spo2_sum: float
-    spo2_min: float | None
-    quality_count: int
-    quality_sum: float
-    first_offset_s: float | None
-    last_offset_s: float | None
     max_seq: int | None
     last_at: AwareDatetime | None
     last_heart_rate_bpm: float | None
@@ -286,20 +291,9 @@ class ReadingRow(ReadingOut):
     offset_s: float
 
 
-class TotalsRow(BaseModel):
+class TotalsRow(RunningTotals):
     batches: int
     readings: int
-    hr_count: int
-    hr_sum: float
-    hr_min: float | None
-    hr_max: float | None
-    spo2_count: int
-    spo2_sum: float
-    spo2_min: float | None
-    quality_count: int
-    quality_sum: float
-    first_offset_s: float | None
-    last_offset_s: float | None
     alert_level: Level | None
 
 

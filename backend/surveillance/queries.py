@@ -352,17 +352,21 @@ async def insert_result(conn: asyncpg.Connection, **f: Any) -> UUID:
     return result_id
 
 
-async def insert_clinical(conn: asyncpg.Connection, result_id: UUID, **f: Any) -> None:
-    await conn.execute(
-        INSERT_CLINICAL,
-        result_id,
-        f["questionnaire"],
-        f["measurements"],
-        f["readings_stream_id"],
-        f["proposal"],
-        f["clinical_category"],
-        f["clinical_notes"],
+def _clinical_args(f: dict[str, Any]) -> tuple[Any, ...]:
+    """The clinical-record columns, in the order INSERT_CLINICAL and UPDATE_CLINICAL take them ($2..$7)."""
+    keys = (
+        "questionnaire",
+        "measurements",
+        "readings_stream_id",
+        "proposal",
+        "clinical_category",
+        "clinical_notes",
     )
+    return tuple(f[key] for key in keys)
+
+
+async def insert_clinical(conn: asyncpg.Connection, result_id: UUID, **f: Any) -> None:
+    await conn.execute(INSERT_CLINICAL, result_id, *_clinical_args(f))
 
 
 async def update_draft(conn: asyncpg.Connection, result_id: UUID, performed_on: date, modality: str) -> None:
@@ -370,16 +374,7 @@ async def update_draft(conn: asyncpg.Connection, result_id: UUID, performed_on: 
 
 
 async def update_clinical(conn: asyncpg.Connection, result_id: UUID, **f: Any) -> None:
-    await conn.execute(
-        UPDATE_CLINICAL,
-        result_id,
-        f["questionnaire"],
-        f["measurements"],
-        f["readings_stream_id"],
-        f["proposal"],
-        f["clinical_category"],
-        f["clinical_notes"],
-    )
+    await conn.execute(UPDATE_CLINICAL, result_id, *_clinical_args(f))
 
 
 async def get_result(
