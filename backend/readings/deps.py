@@ -19,16 +19,12 @@ from backend.readings.service import Writer
 _MAX_TOKEN = 200
 
 
-# The shared request connection, which answers 503 for every kind of database outage.
-ReadingsConn = Conn
-
-
 def _bearer(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-async def get_writer(request: Request, conn: ReadingsConn) -> Writer:
+async def get_writer(request: Request, conn: Conn) -> Writer:
     token = _bearer(request)
     if token is not None and token.startswith(service.DEVICE_TOKEN_PREFIX):
         if len(token) > _MAX_TOKEN:
@@ -41,7 +37,7 @@ async def get_writer(request: Request, conn: ReadingsConn) -> Writer:
 BatchWriter = Annotated[Writer, Depends(get_writer)]
 
 
-async def get_reader(request: Request, conn: ReadingsConn) -> User:
+async def get_reader(request: Request, conn: Conn) -> User:
     """The signed-in person (bearer token or session cookie), on the outage-safe connection."""
     _session, user = await get_session(request, conn)
     return user

@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 
 from backend.auth.deps import AppSettings
 from backend.core.openapi import errors
+from backend.db.deps import Conn
 from backend.readings import ingest, service
-from backend.readings.deps import BatchWriter, Reader, ReadingsConn
+from backend.readings.deps import BatchWriter, Reader
 from backend.readings.schemas import (
     BatchReceipt,
     Consent,
@@ -34,7 +35,7 @@ FHIR_JSON = "application/fhir+json"
 
 
 @router.get("/consent", response_model=ConsentStatus, responses=errors(401, 403, 503))
-async def consent_status(user: Reader, conn: ReadingsConn) -> ConsentStatus:
+async def consent_status(user: Reader, conn: Conn) -> ConsentStatus:
     """The wording of the consent to collect pulse readings, and your consent now in force (if any)."""
     return await service.consent_status(conn, user)
 
@@ -48,7 +49,7 @@ async def consent_status(user: Reader, conn: ReadingsConn) -> ConsentStatus:
         **errors(401, 403, 409, 422),
     },
 )
-async def give_consent(body: ConsentCreate, user: Reader, conn: ReadingsConn, response: Response) -> Consent:
+async def give_consent(body: ConsentCreate, user: Reader, conn: Conn, response: Response) -> Consent:
     """Agree to the collection of your pulse readings (needed before measuring)."""
     consent, created = await service.give_consent(conn, user, body)
     response.status_code = 201 if created else 200
@@ -56,7 +57,7 @@ async def give_consent(body: ConsentCreate, user: Reader, conn: ReadingsConn, re
 
 
 @router.post("/consent/withdraw", response_model=Consent, responses=errors(401, 403))
-async def withdraw_consent(user: Reader, conn: ReadingsConn) -> Consent:
+async def withdraw_consent(user: Reader, conn: Conn) -> Consent:
     """Stop collection: open measurements end and nothing more is stored. Readings sent stay."""
     return await service.withdraw_consent(conn, user)
 
@@ -71,7 +72,7 @@ async def withdraw_consent(user: Reader, conn: ReadingsConn) -> Consent:
     },
 )
 async def create_stream(
-    body: StreamCreate, user: Reader, conn: ReadingsConn, settings: AppSettings, response: Response
+    body: StreamCreate, user: Reader, conn: Conn, settings: AppSettings, response: Response
 ) -> StreamCreated:
     """Start a measurement. The answer carries a device token that can only send this stream's batches."""
     created, new = await service.create_stream(conn, user, body, settings)
@@ -82,7 +83,7 @@ async def create_stream(
 @router.get("/streams", response_model=StreamPage, responses=errors(401, 422))
 async def list_streams(
     user: Reader,
-    conn: ReadingsConn,
+    conn: Conn,
     settings: AppSettings,
     employee_id: UUID | None = None,
     status: Literal["open", "closed"] | None = None,
@@ -96,7 +97,7 @@ async def list_streams(
 
 @router.get("/streams/{stream_id}", response_model=StreamSummary, responses=errors(401, 404))
 async def get_stream(
-    stream_id: UUID, user: Reader, conn: ReadingsConn, settings: AppSettings
+    stream_id: UUID, user: Reader, conn: Conn, settings: AppSettings
 ) -> StreamSummary:
     """Summary: heart rate mean/min/max, SpO2 min, signal quality, samples, duration and alert flags."""
     return await service.get_stream(conn, user, stream_id, settings)
@@ -106,7 +107,7 @@ async def get_stream(
 async def list_readings(
     stream_id: UUID,
     user: Reader,
-    conn: ReadingsConn,
+    conn: Conn,
     limit: Annotated[int, Query(ge=1, le=service.MAX_READINGS)] = 5000,
 ) -> list[ReadingOut]:
     """The stream's readings in time order."""
@@ -115,7 +116,7 @@ async def list_readings(
 
 @router.post("/streams/{stream_id}/close", response_model=StreamSummary, responses=errors(401, 403, 404))
 async def close_stream(
-    stream_id: UUID, writer: BatchWriter, conn: ReadingsConn, settings: AppSettings
+    stream_id: UUID, writer: BatchWriter, conn: Conn, settings: AppSettings
 ) -> StreamSummary:
     """End the measurement (the employee or the stream's device token); its device token stops working."""
     return await service.close_stream(conn, writer, stream_id, settings)
@@ -129,7 +130,7 @@ async def close_stream(
     },
 )
 async def fhir_export(
-    stream_id: UUID, user: Reader, conn: ReadingsConn, settings: AppSettings
+    stream_id: UUID, user: Reader, conn: Conn, settings: AppSettings
 ) -> JSONResponse:
     """The stream as a FHIR R4 Bundle of vital-signs Observations with the waveform as SampledData."""
     bundle: dict[str, Any] = await service.fhir_bundle(conn, user, stream_id, base_url=settings.public_url)
@@ -146,7 +147,7 @@ async def fhir_export(
     },
 )
 async def post_batch(
-    batch: ReadingBatch, writer: BatchWriter, conn: ReadingsConn, request: Request, response: Response
+    batch: ReadingBatch, writer: BatchWriter, conn: Conn, request: Request, response: Response
 ) -> BatchReceipt:
     """Send one batch of readings (idempotent on stream_id and seq). Send the stream's device token
     as the bearer token, or use the employee's own session."""
