@@ -161,8 +161,13 @@ async def _org_create(dsn: str, settings: Settings, args: argparse.Namespace) ->
 async def _user_create(dsn: str, settings: Settings, args: argparse.Namespace, password: str) -> UUID:
     async with _connection(dsn, settings) as conn:
         user = await auth_service.create_user(
-            conn, organisation_id=args.org, role=Role(args.role), email=args.email, password=password,
-            full_name=args.name, department=args.department,
+            conn,
+            organisation_id=args.org,
+            role=Role(args.role),
+            email=args.email,
+            password=password,
+            full_name=args.name,
+            department=args.department,
         )
     return user.id
 
@@ -216,7 +221,9 @@ def _prepare(settings: Settings, host: str, port: int) -> Settings:
 
 def _run(settings: Settings, host: str, port: int, workers: int) -> None:
     options: dict[str, Any] = {
-        "host": host, "port": port, "log_config": _log_config(settings.log_level.upper()),
+        "host": host,
+        "port": port,
+        "log_config": _log_config(settings.log_level.upper()),
         "log_level": settings.log_level.lower(),
     }
     if workers == 1:
@@ -245,7 +252,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     result = asyncio.run(_seed(settings))
     logger.info(
         "demo data: created %d organisations, %d users, %d referrals",
-        result.created_organisations, result.created_users, result.created_referrals,
+        result.created_organisations,
+        result.created_users,
+        result.created_referrals,
     )
     print(f"\nohconnect demo (all data is fictional): {_local_url(host, args.port)}/\n")
     print(demo.sign_in_table(result.sign_ins))

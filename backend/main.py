@@ -92,9 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     handlers.install(app)
     upload_limit = settings.attachment_max_bytes + 64 * 1024
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.request_max_bytes,
-                       large_paths={"/attachments": upload_limit,
-                                    "/readings/batches": settings.readings_batch_max_bytes})
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.request_max_bytes,
+        large_paths={"/attachments": upload_limit, "/readings/batches": settings.readings_batch_max_bytes},
+    )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
     app.include_router(auth_router)
     app.include_router(referrals_router)

@@ -34,8 +34,15 @@ async def ohconnect(*args: str, dsn: str, stdin: str = "") -> Result:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OHCONNECT_")}
     env["DATABASE_URL"] = dsn
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "backend.cli", *args, cwd=ROOT, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "backend.cli",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=60)
     assert proc.returncode is not None
@@ -62,8 +69,17 @@ async def test_org_and_user_create_print_ids_that_exist(db_dsn: str, conn: async
     provider = await ohconnect("org", "create", "--name", "CLI Provider", "--kind", "provider", dsn=db_dsn)
     assert provider.code == 0, provider.err
     provider_id = UUID(provider.out.strip())
-    employer = await ohconnect("org", "create", "--name", "CLI Employer", "--kind", "employer",
-                               "--provider", str(provider_id), dsn=db_dsn)
+    employer = await ohconnect(
+        "org",
+        "create",
+        "--name",
+        "CLI Employer",
+        "--kind",
+        "employer",
+        "--provider",
+        str(provider_id),
+        dsn=db_dsn,
+    )
     assert employer.code == 0, employer.err
     employer_id = UUID(employer.out.strip())
 
@@ -71,22 +87,50 @@ async def test_org_and_user_create_print_ids_that_exist(db_dsn: str, conn: async
     assert found is not None
     assert (found.name, found.kind, found.provider_id) == ("CLI Employer", "employer", provider_id)
 
-    user = await ohconnect("user", "create", "--org", str(employer_id), "--role", "manager",
-                           "--email", "Pat.Manager@cli.example", "--password", "a long password",
-                           "--name", "Pat Manager", "--department", "Logistics", dsn=db_dsn)
+    user = await ohconnect(
+        "user",
+        "create",
+        "--org",
+        str(employer_id),
+        "--role",
+        "manager",
+        "--email",
+        "Pat.Manager@cli.example",
+        "--password",
+        "a long password",
+        "--name",
+        "Pat Manager",
+        "--department",
+        "Logistics",
+        dsn=db_dsn,
+    )
     assert user.code == 0, user.err
     created = await auth_service.get_user(conn, UUID(user.out.strip()))
     assert created is not None
     assert (created.email, created.role.value, created.full_name, created.department) == (
-        "pat.manager@cli.example", "manager", "Pat Manager", "Logistics")
+        "pat.manager@cli.example",
+        "manager",
+        "Pat Manager",
+        "Logistics",
+    )
     assert created.organisation_id == employer_id
 
 
 async def test_password_from_stdin(db_dsn: str, conn: asyncpg.Connection) -> None:
     org = await auth_service.create_organisation(conn, name="Stdin Provider", kind="provider")
-    result = await ohconnect("user", "create", "--org", str(org.id), "--role", "clinician",
-                             "--email", "nurse@stdin.example", "--password-stdin",
-                             dsn=db_dsn, stdin="secret from stdin\n")
+    result = await ohconnect(
+        "user",
+        "create",
+        "--org",
+        str(org.id),
+        "--role",
+        "clinician",
+        "--email",
+        "nurse@stdin.example",
+        "--password-stdin",
+        dsn=db_dsn,
+        stdin="secret from stdin\n",
+    )
     assert result.code == 0, result.err
     stored = await conn.fetchval("SELECT password_hash FROM app_user WHERE id = $1", UUID(result.out.strip()))
     assert await verify_password(stored, "secret from stdin")
@@ -97,10 +141,36 @@ async def test_password_from_stdin(db_dsn: str, conn: asyncpg.Connection) -> Non
     [
         (["org", "create", "--name", "No Provider", "--kind", "employer"], "existing provider"),
         (["org", "create", "--name", "  ", "--kind", "provider"], "1 to 200 characters"),
-        (["user", "create", "--org", str(uuid.UUID(int=1)), "--role", "manager", "--email", "x@y.example",
-          "--password", "pw"], "No such organisation"),
-        (["user", "create", "--org", str(uuid.UUID(int=1)), "--role", "manager", "--email", "x@y.example",
-          "--password", ""], "must not be empty"),
+        (
+            [
+                "user",
+                "create",
+                "--org",
+                str(uuid.UUID(int=1)),
+                "--role",
+                "manager",
+                "--email",
+                "x@y.example",
+                "--password",
+                "pw",
+            ],
+            "No such organisation",
+        ),
+        (
+            [
+                "user",
+                "create",
+                "--org",
+                str(uuid.UUID(int=1)),
+                "--role",
+                "manager",
+                "--email",
+                "x@y.example",
+                "--password",
+                "",
+            ],
+            "must not be empty",
+        ),
     ],
 )
 async def test_refusals_exit_1_with_the_reason(db_dsn: str, args: list[str], message: str) -> None:
@@ -112,21 +182,56 @@ async def test_refusals_exit_1_with_the_reason(db_dsn: str, args: list[str], mes
 
 async def test_duplicate_email_and_wrong_role_are_refused(db_dsn: str, conn: asyncpg.Connection) -> None:
     provider = await auth_service.create_organisation(conn, name="Dup Provider", kind="provider")
-    employer = await auth_service.create_organisation(conn, name="Dup Employer", kind="employer",
-                                                      provider_id=provider.id)
-    first = await ohconnect("user", "create", "--org", str(employer.id), "--role", "employee",
-                            "--email", "same@dup.example", "--password", "pw-one", dsn=db_dsn)
+    employer = await auth_service.create_organisation(
+        conn, name="Dup Employer", kind="employer", provider_id=provider.id
+    )
+    first = await ohconnect(
+        "user",
+        "create",
+        "--org",
+        str(employer.id),
+        "--role",
+        "employee",
+        "--email",
+        "same@dup.example",
+        "--password",
+        "pw-one",
+        dsn=db_dsn,
+    )
     assert first.code == 0, first.err
-    duplicate = await ohconnect("user", "create", "--org", str(employer.id), "--role", "employee",
-                                "--email", "SAME@dup.example", "--password", "pw-two", dsn=db_dsn)
+    duplicate = await ohconnect(
+        "user",
+        "create",
+        "--org",
+        str(employer.id),
+        "--role",
+        "employee",
+        "--email",
+        "SAME@dup.example",
+        "--password",
+        "pw-two",
+        dsn=db_dsn,
+    )
     assert duplicate.code == 1
     assert "already exists" in duplicate.err
-    wrong_role = await ohconnect("user", "create", "--org", str(employer.id), "--role", "clinician",
-                                 "--email", "nurse@dup.example", "--password", "pw", dsn=db_dsn)
+    wrong_role = await ohconnect(
+        "user",
+        "create",
+        "--org",
+        str(employer.id),
+        "--role",
+        "clinician",
+        "--email",
+        "nurse@dup.example",
+        "--password",
+        "pw",
+        dsn=db_dsn,
+    )
     assert wrong_role.code == 1
     assert "does not belong" in wrong_role.err
-    provider_again = await ohconnect("org", "create", "--name", "dup provider", "--kind", "provider",
-                                     dsn=db_dsn)
+    provider_again = await ohconnect(
+        "org", "create", "--name", "dup provider", "--kind", "provider", dsn=db_dsn
+    )
     assert provider_again.code == 1
     assert "already exists" in provider_again.err
     assert await conn.fetchval("SELECT count(*) FROM app_user") == 1
@@ -135,14 +240,55 @@ async def test_duplicate_email_and_wrong_role_are_refused(db_dsn: str, conn: asy
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["user", "create", "--org", "not-a-uuid", "--role", "manager", "--email", "a@b.example",
-          "--password", "pw"], "not an id"),
-        (["user", "create", "--org", str(uuid.UUID(int=1)), "--role", "boss", "--email", "a@b.example",
-          "--password", "pw"], "invalid choice"),
-        (["user", "create", "--org", str(uuid.UUID(int=1)), "--role", "manager", "--email", "not-an-email",
-          "--password", "pw"], "not a valid e-mail"),
-        (["user", "create", "--org", str(uuid.UUID(int=1)), "--role", "manager", "--email", "a@b.example"],
-         "--password"),
+        (
+            [
+                "user",
+                "create",
+                "--org",
+                "not-a-uuid",
+                "--role",
+                "manager",
+                "--email",
+                "a@b.example",
+                "--password",
+                "pw",
+            ],
+            "not an id",
+        ),
+        (
+            [
+                "user",
+                "create",
+                "--org",
+                str(uuid.UUID(int=1)),
+                "--role",
+                "boss",
+                "--email",
+                "a@b.example",
+                "--password",
+                "pw",
+            ],
+            "invalid choice",
+        ),
+        (
+            [
+                "user",
+                "create",
+                "--org",
+                str(uuid.UUID(int=1)),
+                "--role",
+                "manager",
+                "--email",
+                "not-an-email",
+                "--password",
+                "pw",
+            ],
+            "not a valid e-mail",
+        ),
+        (
+            ["user", "create", "--org", str(uuid.UUID(int=1)), "--role", "manager", "--email", "a@b.example"],
+            "--password",
+        ),
         (["org", "create", "--name", "X", "--kind", "hospital"], "invalid choice"),
         (["serve", "--workers", "0"], "at least 1"),
         (["demo", "--port", "70000"], "1 to 65535"),

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
 
 from backend.audit.schemas import AccessLogEntry
 
-INSERT_EVENT = """
-INSERT INTO audit_event (actor_id, actor_role, organisation_id, action, entity, entity_id,
-                         subject_user_id, subject_email, outcome, request_id)
+_EVENT_COLUMNS = """actor_id, actor_role, organisation_id, action, entity, entity_id, subject_user_id,
+                    subject_email, outcome, request_id"""
+_EVENT_TYPES = ("uuid", "text", "uuid", "text", "text", "text", "uuid", "text", "text", "text")
+INSERT_EVENT = f"""
+INSERT INTO audit_event ({_EVENT_COLUMNS})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 """
+
+
+def insert_event_per_row(source: str, first: int) -> str:
+    """SQL for a data-modifying CTE adding one audit event per row of ``source`` (a CTE of the
+    same statement), from ten parameters ``$first`` onwards in ``insert_event``'s order: a change
+    and its audit row in one statement."""
+    values = ", ".join(f"${first + i}::{kind}" for i, kind in enumerate(_EVENT_TYPES))
+    return f"INSERT INTO audit_event ({_EVENT_COLUMNS}) SELECT {values} FROM {source}"
+
 
 # Events about a person: rows naming them as subject, and rows on referrals about them.
 ACCESS_LOG = """
@@ -29,33 +41,9 @@ LIMIT $3 OFFSET $4
 COUNT_FOR_ENTITY = "SELECT count(*) FROM audit_event WHERE entity = $1 AND entity_id = $2 AND action = $3"
 
 
-async def insert_event(
-    conn: asyncpg.Connection,
-    *,
-    actor_id: UUID | None,
-    actor_role: str | None,
-    organisation_id: UUID | None,
-    action: str,
-    entity: str,
-    entity_id: str | None,
-    subject_user_id: UUID | None,
-    subject_email: str | None,
-    outcome: str,
-    request_id: str | None,
-) -> None:
-    await conn.execute(
-        INSERT_EVENT,
-        actor_id,
-        actor_role,
-        organisation_id,
-        action,
-        entity,
-        entity_id,
-        subject_user_id,
-        subject_email,
-        outcome,
-        request_id,
-    )
+async def insert_event(conn: asyncpg.Connection, values: Sequence[object]) -> None:
+    """One audit event from its ten values, in the column order of ``INSERT_EVENT``."""
+    await conn.execute(INSERT_EVENT, *values)
 
 
 async def access_log(

@@ -15,6 +15,31 @@ from backend.audit.schemas import AccessLogEntry, Actor, Outcome
 from backend.core.http import current_request_id
 
 
+def event_values(
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: UUID | str | None = None,
+    *,
+    outcome: Outcome = "ok",
+    subject_user_id: UUID | None = None,
+    subject_email: str | None = None,
+) -> list[object]:
+    """One audit event's ten values, in the column order of ``queries.INSERT_EVENT``."""
+    return [
+        actor.id if actor else None,
+        actor.role if actor else "system",
+        actor.organisation_id if actor else None,
+        action,
+        entity,
+        str(entity_id) if entity_id is not None else None,
+        subject_user_id,
+        subject_email,
+        outcome,
+        current_request_id(),
+    ]
+
+
 async def record(
     conn: asyncpg.Connection,
     actor: Actor | None,
@@ -26,19 +51,11 @@ async def record(
     subject_user_id: UUID | None = None,
     subject_email: str | None = None,
 ) -> None:
-    await queries.insert_event(
-        conn,
-        actor_id=actor.id if actor else None,
-        actor_role=actor.role if actor else "system",
-        organisation_id=actor.organisation_id if actor else None,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id) if entity_id is not None else None,
-        subject_user_id=subject_user_id,
-        subject_email=subject_email,
-        outcome=outcome,
-        request_id=current_request_id(),
-    )
+    values = event_values(
+        actor, action, entity, entity_id,
+        outcome=outcome, subject_user_id=subject_user_id, subject_email=subject_email,
+    )  # fmt: skip
+    await queries.insert_event(conn, values)
 
 
 async def access_log_for(

@@ -19,7 +19,8 @@ from backend.db.deps import Conn
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """The app's settings (async: a plain function dependency would run in the thread pool)."""
     settings: Settings = request.app.state.settings
     return settings
 

@@ -38,13 +38,27 @@ async def app_role_usable(dsn: str, role: str) -> bool:
         await conn.close()
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Returning a connection to the pool resets nothing more than asyncpg always does (roll back
+    an open transaction, drop listeners). The application never changes session state on pooled
+    connections: its settings come from ``server_settings`` at connect, advisory locks are
+    transaction-scoped and LISTEN has its own connection (``pubsub.Hub``). asyncpg's default
+    reset would cost a round trip per request for state that never exists."""
+
+
 async def create_pool(dsn: str, *, min_size: int, max_size: int, role: str | None) -> Pool:
     server_settings: dict[str, str] = {"application_name": "ohconnect", "timezone": "UTC"}
     if role:
         server_settings["role"] = role
     kwargs: dict[str, Any] = {"server_settings": server_settings}
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30, **kwargs
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_keep_session,
+        command_timeout=30,
+        **kwargs,
     )
     if pool is None:
         raise RuntimeError("asyncpg returned no pool")

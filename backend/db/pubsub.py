@@ -31,12 +31,18 @@ def _check_channel(channel: str) -> None:
         raise ValueError(f"invalid channel name {channel!r}")
 
 
-async def publish(conn: asyncpg.Connection, channel: str, payload: dict[str, Any]) -> None:
+def notification(channel: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """The checked ``pg_notify`` arguments (channel, text) for an event, for a statement that
+    notifies as part of a change (``SELECT pg_notify($n, $m)``)."""
     _check_channel(channel)
     text = json.dumps(payload, separators=(",", ":"), default=str)
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise ValueError("event payload too large; publish an id and store the data in a table")
-    await conn.execute("SELECT pg_notify($1, $2)", channel, text)
+    return channel, text
+
+
+async def publish(conn: asyncpg.Connection, channel: str, payload: dict[str, Any]) -> None:
+    await conn.execute("SELECT pg_notify($1, $2)", *notification(channel, payload))
 
 
 class Hub:

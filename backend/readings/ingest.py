@@ -1,19 +1,20 @@
-"""Batch ingestion: one ``ReadingBatch`` in one transaction, in few round trips.
+"""Batch ingestion: one ``ReadingBatch`` stored in two round trips, with no explicit transaction.
 
-1. Lock the stream row (batches of one stream are stored one at a time), fetching in the same
-   query whether the device token is this stream's, any earlier batch with this number, the
-   alert-band counts and the PPG runs behind this batch.
+1. Read the stream, fetching in the same query whether the device token is this stream's, any
+   earlier batch with this number, the alert-band counts and the PPG runs behind this batch.
 2. A repeat of (stream_id, seq) gets the original receipt; nothing is stored.
 3. Check consent, state, time (against the server's clock and the neighbouring batches), turn
-   PPG into a heart rate, and work out the receipt, readings, alert counts and summary.
-4. One statement stores it all (``INSERT ... ON CONFLICT DO NOTHING`` for the batch: a racing
-   repeat stores nothing), then the audit row, then the live event, which PostgreSQL delivers
-   only on commit.
+   PPG into a heart rate, and work out the receipt, readings, alert counts and the new summary.
+4. One statement stores it all (the summary, the raw batch, readings, alert counts, audit row and
+   live event), so it commits or fails as a whole, and only while the stream still holds the
+   batches it held when read. If another batch of the stream was stored in between, start again;
+   after a few such losses, read the stream locked (batches of one stream then wait their turn).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 
 import asyncpg
@@ -32,16 +33,17 @@ from backend.readings.errors import (
     StreamClosed,
     StreamNotFound,
 )
-from backend.readings.schemas import BatchReceipt, LockedStream, PpgRunRow, StoredBatch, StreamRow
+from backend.readings.schemas import BatchReceipt, PpgRunRow, StoredBatch, StreamForBatch, StreamRow
 from backend.readings.service import (
     DEVICE_REFUSED,
     Writer,
+    audit_event,
+    audited_refusals,
     channel,
     device_actor,
     device_token_stream,
     record_stream,
     scope_for,
-    use_case,
 )
 from backend.readings.storing import Plan
 from sensors.protocol import ReadingBatch
@@ -49,6 +51,7 @@ from sensors.protocol import ReadingBatch
 MAX_AGE = timedelta(days=7)  # readings older than this (by the phone's clock) are refused
 MAX_AHEAD = timedelta(minutes=10)  # and so are readings this far ahead of the server's clock
 MAX_LOOKBACK = 600  # batches searched for the PPG window
+OPTIMISTIC_TRIES = 3  # attempts without a lock before waiting for the stream
 _known_months: set[tuple[int, int]] = set()  # partitions this process has made sure of
 
 
@@ -60,10 +63,10 @@ def _actor(writer: Writer, stream: StreamRow | None) -> Actor:
     return Actor(id=None, role="device", organisation_id=None)
 
 
-async def _check_writer(conn: asyncpg.Connection, writer: Writer, locked: LockedStream) -> None:
-    stream = locked.stream
+async def _check_writer(conn: asyncpg.Connection, writer: Writer, found: StreamForBatch) -> None:
+    stream = found.stream
     if writer.device_token_hash is not None:
-        if locked.token_ok:
+        if found.token_ok:
             return
         if await device_token_stream(conn, writer) is None:
             raise Unauthenticated(DEVICE_REFUSED)
@@ -131,22 +134,22 @@ def _ppg_lookback(current: PpgRunRow | None) -> int:
     return min(MAX_LOOKBACK, math.ceil(decode.WINDOW_S / per_batch) + 1)
 
 
-def _heart_rate_from_ppg(current: PpgRunRow | None, locked: LockedStream, p: Plan) -> None:
+def _heart_rate_from_ppg(current: PpgRunRow | None, found: StreamForBatch, p: Plan) -> None:
     if current is None:
         return  # not a PPG batch, or no estimate due: the receipt says nothing about the heart rate
-    result = decode.heart_rate_from_ppg(current, locked.ppg_runs)
+    result = decode.heart_rate_from_ppg(current, found.ppg_runs)
     p.ppg_quality, p.no_pulse_reason = result.quality, result.reason
     if result.point is not None:
         p.points.append(result.point)
 
 
-async def _ensure_partitions(conn: asyncpg.Connection, p: Plan) -> list[tuple[int, int]]:
-    """Make sure the month partitions for this batch's readings exist; returns the months checked."""
+async def _ensure_partitions(conn: asyncpg.Connection, p: Plan) -> None:
+    """Make sure the month partitions for this batch's readings exist (remembered once committed)."""
     months = {(at.year, at.month): at for at in (p.at(pt.offset_s) for pt in p.points)}
-    new = [m for m in months if m not in _known_months]
-    for month in new:
+    for month in [m for m in months if m not in _known_months]:
         await queries.ensure_partition(conn, months[month])
-    return new
+        if not conn.is_in_transaction():
+            _known_months.add(month)
 
 
 def _repeat(stored: StoredBatch, p: Plan) -> BatchReceipt:
@@ -163,42 +166,65 @@ async def ingest(
     """Store one batch: (receipt, True) when new; (the original receipt, False) for a repeat."""
     p = storing.plan(batch, utc_now())
     current = _due_run(batch)
-    checked: list[tuple[int, int]] = []
-    async with use_case(
+    async with audited_refusals(
         conn, _actor(writer, None), "readings.batch.ingest", "reading_stream", batch.stream_id
     ):
-        locked = await queries.lock_stream_for_batch(
-            conn, batch.stream_id, batch.seq, writer.device_token_hash, _ppg_lookback(current)
-        )
-        if locked is None:
-            raise StreamNotFound()
-        await _check_writer(conn, writer, locked)
-        stream, actor = locked.stream, _actor(writer, locked.stream)
-        if locked.stored is not None:
-            receipt = _repeat(locked.stored, p)
-            await record_stream(conn, actor, "readings.batch.repeat", stream)
-            return receipt, False
-        _check_state(stream, p)
-        await _check_order(conn, stream, p)
-        _heart_rate_from_ppg(current, locked, p)
-        receipt = storing.receipt_for(p)
-        if p.points:
-            checked = await _ensure_partitions(conn, p)
-        alert_columns, level = storing.alert_columns(p, locked.alerts, locked.alert_level, settings)
-        totals = await queries.store_batch(
-            conn,
-            storing.batch_row(p, receipt),
-            storing.reading_columns(p),
-            alert_columns,
-            storing.summary_values(p, level),
-        )
-        if totals is None:  # stored meanwhile by a request that did not take the stream lock
-            again = await queries.get_batch(conn, stream.id, batch.seq)
-            if again is None:
-                raise RuntimeError("a conflicting batch vanished")
-            await record_stream(conn, actor, "readings.batch.repeat", stream)
-            return _repeat(again, p), False
-        await record_stream(conn, actor, "readings.batch.ingest", stream)
-        await pubsub.publish(conn, channel(stream.id), storing.live_event(p, receipt, totals))
-    _known_months.update(checked)  # only once the partitions are committed
-    return receipt, True
+        for _ in range(OPTIMISTIC_TRIES):
+            outcome = await _try_store(conn, writer, p, current, settings, lock=False)
+            if outcome is not None:
+                return outcome
+        async with conn.transaction():  # the stream is busy: wait for it instead
+            outcome = await _try_store(conn, writer, p, current, settings, lock=True)
+    if outcome is None:
+        raise RuntimeError("a batch could not be stored with its stream locked")
+    return outcome
+
+
+async def _try_store(
+    conn: asyncpg.Connection,
+    writer: Writer,
+    p: Plan,
+    current: PpgRunRow | None,
+    settings: Settings,
+    *,
+    lock: bool,
+) -> tuple[BatchReceipt, bool] | None:
+    """One attempt; None when the stream changed between reading and storing."""
+    batch = p.batch
+    found = await queries.stream_for_batch(
+        conn, batch.stream_id, batch.seq, writer.device_token_hash, _ppg_lookback(current), lock=lock
+    )
+    if found is None:
+        raise StreamNotFound()
+    await _check_writer(conn, writer, found)
+    stream, actor = found.stream, _actor(writer, found.stream)
+    if found.stored is not None:
+        receipt = _repeat(found.stored, p)
+        await record_stream(conn, actor, "readings.batch.repeat", stream)
+        return receipt, False
+    _check_state(stream, p)
+    await _check_order(conn, stream, p)
+    p = replace(p, points=list(p.points))  # each attempt adds its own heart-rate estimate
+    _heart_rate_from_ppg(current, found, p)
+    receipt = storing.receipt_for(p)
+    if p.points:
+        await _ensure_partitions(conn, p)
+    alert_columns, level = storing.alert_columns(p, found.alerts, found.alert_level, settings)
+    summary = storing.next_summary(stream, p, level)
+    store = queries.BatchStore(
+        batch=storing.batch_row(p, receipt),
+        readings=storing.reading_columns(p),
+        alerts=alert_columns,
+        summary=summary,
+        batches_read=stream.batches,
+        token_hash=writer.device_token_hash,
+        audit=audit_event(actor, "readings.batch.ingest", stream),
+        notification=pubsub.notification(
+            channel(stream.id), storing.live_event(p, receipt, summary.totals())
+        ),
+    )
+    try:
+        stored = await queries.store_batch(conn, store)
+    except asyncpg.UniqueViolationError:  # stored meanwhile by another request: read it again
+        return None
+    return (receipt, True) if stored else None

@@ -14,17 +14,18 @@ from uuid import UUID
 
 import asyncpg
 
+from backend.audit import queries as audit_queries
 from backend.readings.schemas import (
     AlertRow,
     BatchInsert,
     BatchReceipt,
     ConsentRow,
-    LockedStream,
     PpgRunRow,
     ReadingRow,
     StoredBatch,
+    StreamForBatch,
     StreamRow,
-    TotalsRow,
+    SummaryUpdate,
 )
 
 
@@ -87,11 +88,11 @@ WHERE id = $1 AND status = 'open'
 """
 GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM {_STREAM_FROM} WHERE s.id = $1"
 GET_VISIBLE_STREAM = f"SELECT {_STREAM_COLUMNS} FROM {_STREAM_FROM} WHERE s.id = $1 AND {_VISIBLE}"
-# The stream locked for one batch ($2), with what storing it needs: whether the device token
+# The stream as read for storing batch $2, with what storing it needs: whether the device token
 # ($3, may be NULL) is this stream's and unexpired, an earlier batch of the same number, the
 # stream's alert-band counts, and its PPG runs of the $4 sequence numbers before this one (newest
 # first: sequence numbers, start offsets, rates and lengths, and all their samples in one array).
-LOCK_STREAM_FOR_BATCH = f"""
+STREAM_FOR_BATCH = f"""
 SELECT {_STREAM_COLUMNS}, s.alert_level,
        coalesce(s.device_token_hash = $3 AND s.device_token_expires_at > now(), false) AS token_ok,
        stored.body_sha256 AS stored_sha256, stored.receipt AS stored_receipt,
@@ -115,8 +116,9 @@ LEFT JOIN LATERAL (
     FROM reading_batch b
     WHERE b.stream_id = s.id AND b.seq < $2 AND b.seq >= $2 - $4 AND b.payload_kind = 'ppg'
 ) runs ON true
-WHERE s.id = $1 FOR UPDATE OF s
+WHERE s.id = $1
 """
+LOCK_STREAM_FOR_BATCH = STREAM_FOR_BATCH + "FOR UPDATE OF s\n"
 STREAM_FOR_DEVICE_TOKEN = """
 SELECT id FROM reading_stream WHERE device_token_hash = $1 AND device_token_expires_at > now()
 """
@@ -152,18 +154,31 @@ ALL_PPG_RUNS = """
 SELECT seq, first_offset_s, ppg_fs AS fs, ppg_samples AS samples FROM reading_batch
 WHERE stream_id = $1 AND payload_kind = 'ppg' ORDER BY seq
 """
-# One statement stores a batch: the raw batch (a repeat of (stream_id, seq) inserts nothing, and
-# then nothing else happens either), its readings, its alert-band counts and the stream summary,
-# returning the new totals (no row for a repeat). Data-modifying CTEs always run to completion.
-# Every SET expression sees the stream row as it was, so "newer than last_at" compares with the
-# old value.
-STORE_BATCH = """
-WITH new_batch AS (
+# One statement stores a batch, and so commits or fails as a whole: the stream's new summary
+# ($31 to $55, worked out from the stream as read), written only while the stream still holds the
+# $56 batches it held when read, is open, and (for a device, $57) still has this device token;
+# then the raw batch, its readings and alert-band counts, the audit row ($58 to $67) and the live
+# event ($68, $69), which PostgreSQL delivers on commit. Returns 1 when stored, 0 when the stream
+# changed meanwhile (read it again and retry). Parameters of INSERT ... SELECT carry their types.
+STORE_BATCH = f"""
+WITH stream AS (
+    UPDATE reading_stream s SET
+        started_at = $31, batches = $32, samples = $33, readings = $34, absent = $35,
+        hr_count = $36, hr_sum = $37, hr_min = $38, hr_max = $39,
+        spo2_count = $40, spo2_sum = $41, spo2_min = $42, quality_count = $43, quality_sum = $44,
+        first_offset_s = $45, last_offset_s = $46, max_seq = $47, last_at = $48,
+        last_heart_rate_bpm = $49, last_spo2_pct = $50, last_quality = $51, last_received_at = $52,
+        clock_skew_s = $53, max_abs_clock_skew_s = $54, alert_level = $55
+    WHERE s.id = $1 AND s.batches = $56 AND s.status = 'open'
+      AND ($57::bytea IS NULL OR s.device_token_hash = $57)
+    RETURNING s.id
+), new_batch AS (
     INSERT INTO reading_batch (stream_id, seq, body_sha256, payload_kind, device, sent_at, received_at,
                                clock_skew_s, first_offset_s, last_offset_s, payload, ppg_fs, ppg_samples,
                                receipt)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-    ON CONFLICT ON CONSTRAINT reading_batch_pk DO NOTHING
+    SELECT s.id, $2::int, $3::bytea, $4::text, $5::jsonb, $6::timestamptz, $7::timestamptz, $8::float8,
+           $9::float8, $10::float8, $11::jsonb, $12::float8, $13::float8[], $14::jsonb
+    FROM stream s
     RETURNING stream_id, seq
 ), new_readings AS (
     INSERT INTO reading (stream_id, seq, taken_at, offset_s, source, heart_rate_bpm, spo2_pct, rr_intervals_s,
@@ -185,34 +200,12 @@ WITH new_batch AS (
         max_value = greatest(a.max_value, EXCLUDED.max_value),
         first_at = least(a.first_at, EXCLUDED.first_at),
         last_at = greatest(a.last_at, EXCLUDED.last_at)
+), audit AS (
+    {audit_queries.insert_event_per_row("new_batch", 58)}
+), live AS (
+    SELECT pg_notify($68, $69) FROM new_batch
 )
-UPDATE reading_stream s SET
-    started_at = coalesce(s.started_at, $31),
-    batches = s.batches + 1,
-    samples = s.samples + $32,
-    readings = s.readings + $33,
-    absent = s.absent + $34,
-    hr_count = s.hr_count + $35, hr_sum = s.hr_sum + $36,
-    hr_min = least(s.hr_min, $37), hr_max = greatest(s.hr_max, $38),
-    spo2_count = s.spo2_count + $39, spo2_sum = s.spo2_sum + $40, spo2_min = least(s.spo2_min, $41),
-    quality_count = s.quality_count + $42, quality_sum = s.quality_sum + $43,
-    first_offset_s = least(s.first_offset_s, $44), last_offset_s = greatest(s.last_offset_s, $45),
-    max_seq = greatest(s.max_seq, $46),
-    last_heart_rate_bpm = CASE WHEN $47::timestamptz >= coalesce(s.last_at, '-infinity')
-                               THEN $48 ELSE s.last_heart_rate_bpm END,
-    last_spo2_pct = CASE WHEN $47::timestamptz >= coalesce(s.last_at, '-infinity')
-                         THEN $49 ELSE s.last_spo2_pct END,
-    last_quality = CASE WHEN $47::timestamptz >= coalesce(s.last_at, '-infinity')
-                        THEN $50 ELSE s.last_quality END,
-    last_at = greatest(s.last_at, $47),
-    last_received_at = $51,
-    clock_skew_s = $52,
-    max_abs_clock_skew_s = greatest(s.max_abs_clock_skew_s, abs($52)),
-    alert_level = $53
-FROM new_batch b
-WHERE s.id = b.stream_id
-RETURNING s.batches, s.readings, s.hr_count, s.hr_sum, s.hr_min, s.hr_max, s.spo2_count, s.spo2_sum,
-          s.spo2_min, s.quality_count, s.quality_sum, s.first_offset_s, s.last_offset_s, s.alert_level
+SELECT count(*) FROM live
 """
 ENSURE_PARTITION = "SELECT reading_partition_ensure($1)"
 
@@ -283,11 +276,19 @@ async def get_stream(conn: asyncpg.Connection, stream_id: UUID) -> StreamRow | N
     return StreamRow.model_validate(dict(row)) if row else None
 
 
-async def lock_stream_for_batch(
-    conn: asyncpg.Connection, stream_id: UUID, seq: int, token_hash: bytes | None, ppg_lookback: int
-) -> LockedStream | None:
-    """The stream locked until commit, with what storing batch ``seq`` needs (see the statement)."""
-    row = await conn.fetchrow(LOCK_STREAM_FOR_BATCH, stream_id, seq, token_hash, ppg_lookback)
+async def stream_for_batch(
+    conn: asyncpg.Connection,
+    stream_id: UUID,
+    seq: int,
+    token_hash: bytes | None,
+    ppg_lookback: int,
+    *,
+    lock: bool = False,
+) -> StreamForBatch | None:
+    """The stream with what storing batch ``seq`` needs (see the statement); ``lock``: locked
+    until the caller's transaction ends."""
+    query = LOCK_STREAM_FOR_BATCH if lock else STREAM_FOR_BATCH
+    row = await conn.fetchrow(query, stream_id, seq, token_hash, ppg_lookback)
     if row is None:
         return None
     fields = dict(row)
@@ -295,7 +296,7 @@ async def lock_stream_for_batch(
     stored = None
     if sha256 is not None:
         stored = StoredBatch(body_sha256=sha256, receipt=BatchReceipt.model_validate(receipt))
-    return LockedStream(
+    return StreamForBatch(
         alert_level=fields.pop("alert_level"),
         token_ok=fields.pop("token_ok"),
         stored=stored,
@@ -306,7 +307,7 @@ async def lock_stream_for_batch(
 
 
 def _ppg_runs(fields: dict[str, Any]) -> list[PpgRunRow]:
-    """Split the locked row's PPG columns (popped from ``fields``) into runs, newest first."""
+    """Split the row's PPG columns (popped from ``fields``) into runs, newest first."""
     seqs, starts = fields.pop("ppg_seqs") or [], fields.pop("ppg_starts") or []
     rates, sizes = fields.pop("ppg_rates") or [], fields.pop("ppg_sizes") or []
     samples: list[float] = fields.pop("ppg_samples") or []
@@ -408,23 +409,38 @@ class AlertColumns:
         ]
 
 
-async def store_batch(
-    conn: asyncpg.Connection,
-    batch: BatchInsert,
-    readings: ReadingColumns,
-    alerts: AlertColumns,
-    summary: Sequence[Any],
-) -> TotalsRow | None:
-    """Store the batch, its readings and alert counts, and update the summary (``summary`` holds
-    the statement's parameters $31 to $53 in order). None, and nothing stored, for a repeat."""
-    row = await conn.fetchrow(
+@dataclass
+class BatchStore:
+    """Everything one STORE_BATCH writes."""
+
+    batch: BatchInsert
+    readings: ReadingColumns
+    alerts: AlertColumns
+    summary: SummaryUpdate
+    batches_read: int  # the stream's batch count when read: the summary is written only if unchanged
+    token_hash: bytes | None  # a device token that must still be the stream's
+    audit: Sequence[object]  # the audit event's values, as audit.service.event_values gives them
+    notification: tuple[str, str]  # pg_notify's channel and payload
+
+
+async def store_batch(conn: asyncpg.Connection, store: BatchStore) -> bool:
+    """Store the batch with its readings, alert counts, summary, audit row and live event; False,
+    and nothing stored, when the stream changed since it was read."""
+    b, m = store.batch, store.summary
+    stored = await conn.fetchval(
         STORE_BATCH,
-        batch.stream_id, batch.seq, batch.body_sha256, batch.payload_kind, batch.device, batch.sent_at,
-        batch.received_at, batch.clock_skew_s, batch.first_offset_s, batch.last_offset_s, batch.payload,
-        batch.ppg_fs, batch.ppg_samples, batch.receipt.model_dump(mode="json"),
-        *readings.values(), *alerts.values(), *summary,
+        b.stream_id, b.seq, b.body_sha256, b.payload_kind, b.device, b.sent_at, b.received_at,
+        b.clock_skew_s, b.first_offset_s, b.last_offset_s, b.payload, b.ppg_fs, b.ppg_samples,
+        b.receipt.model_dump(mode="json"),
+        *store.readings.values(), *store.alerts.values(),
+        m.started_at, m.batches, m.samples, m.readings, m.absent, m.hr_count, m.hr_sum, m.hr_min,
+        m.hr_max, m.spo2_count, m.spo2_sum, m.spo2_min, m.quality_count, m.quality_sum,
+        m.first_offset_s, m.last_offset_s, m.max_seq, m.last_at, m.last_heart_rate_bpm,
+        m.last_spo2_pct, m.last_quality, m.last_received_at, m.clock_skew_s, m.max_abs_clock_skew_s,
+        m.alert_level,
+        store.batches_read, store.token_hash, *store.audit, *store.notification,
     )  # fmt: skip
-    return TotalsRow.model_validate(dict(row)) if row else None
+    return bool(stored)
 
 
 async def ensure_partition(conn: asyncpg.Connection, at: datetime) -> str:

@@ -297,8 +297,31 @@ class TotalsRow(RunningTotals):
     alert_level: Level | None
 
 
-class LockedStream(BaseModel):
-    """A stream locked for one batch, with what storing that batch needs."""
+class SummaryUpdate(RunningTotals):
+    """A stream's summary columns once one more batch is stored (the stream's totals as read,
+    plus the batch: written only while the stream still holds as many batches as when read)."""
+
+    started_at: AwareDatetime | None
+    batches: int
+    samples: int
+    readings: int
+    absent: int
+    max_seq: int | None
+    last_at: AwareDatetime | None
+    last_heart_rate_bpm: float | None
+    last_spo2_pct: float | None
+    last_quality: float | None
+    last_received_at: AwareDatetime
+    clock_skew_s: float
+    max_abs_clock_skew_s: float
+    alert_level: Level | None
+
+    def totals(self) -> TotalsRow:
+        return TotalsRow.model_construct(**{name: getattr(self, name) for name in TotalsRow.model_fields})
+
+
+class StreamForBatch(BaseModel):
+    """A stream as read for storing one batch, with what storing that batch needs."""
 
     stream: StreamRow
     alert_level: Level | None

@@ -89,9 +89,27 @@ async def record(
     await audit.record(conn, actor, action, entity, entity_id, outcome=outcome, subject_user_id=subject)
 
 
+def audit_event(actor: Actor, action: str, row: StreamRow) -> list[object]:
+    """The audit event of an access to one stream's readings, naming the employee they are about."""
+    return audit.event_values(actor, action, "reading_stream", row.id, subject_user_id=row.employee_id)
+
+
 async def record_stream(conn: asyncpg.Connection, actor: Actor, action: str, row: StreamRow) -> None:
     """Audit an access to one stream's readings, naming the employee they are about."""
     await record(conn, actor, action, "reading_stream", row.id, subject=row.employee_id)
+
+
+@asynccontextmanager
+async def audited_refusals(
+    conn: asyncpg.Connection, actor: Actor, action: str, entity: str, entity_id: UUID | None
+) -> AsyncIterator[None]:
+    """Audit a refusal raised inside (after any transaction inside has rolled back), then re-raise."""
+    try:
+        yield
+    except (StreamNotFound, ReadingsForbidden, ConsentRequired, StreamClosed) as refused:
+        outcome: Outcome = "not_found" if isinstance(refused, StreamNotFound) else "denied"
+        await audit.record(conn, actor, action, entity, entity_id, outcome=outcome)
+        raise
 
 
 @asynccontextmanager
@@ -99,14 +117,8 @@ async def use_case(
     conn: asyncpg.Connection, actor: Actor, action: str, entity: str, entity_id: UUID | None
 ) -> AsyncIterator[None]:
     """One transaction for one use-case; refusals are audited after the rollback."""
-    try:
-        async with conn.transaction():
-            yield
-    except (StreamNotFound, ReadingsForbidden, ConsentRequired, StreamClosed) as refused:
-        outcome: Outcome = "not_found" if isinstance(refused, StreamNotFound) else "denied"
-        async with conn.transaction():
-            await audit.record(conn, actor, action, entity, entity_id, outcome=outcome)
-        raise
+    async with audited_refusals(conn, actor, action, entity, entity_id), conn.transaction():
+        yield
 
 
 def _mean(total: float, count: int) -> float | None:

@@ -1,5 +1,5 @@
 """What one batch stores, worked out before it is stored (pure; no I/O): the plan of the batch,
-its receipt, its reading and alert columns, the stream-summary increments and the live event."""
+its receipt, its reading and alert columns, the stream's new summary and the live event."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from backend.readings.schemas import (
     LiveEvent,
     LiveTotals,
     Measure,
+    StreamRow,
+    SummaryUpdate,
     TotalsRow,
     Waveform,
 )
@@ -166,23 +168,52 @@ def alert_columns(
     return columns, level
 
 
-def summary_values(p: Plan, alert_level: Level | None) -> list[Any]:
-    """The summary increments, in the order of STORE_BATCH's parameters $31 to $53."""
+def _least(a: float | None, b: float | None) -> float | None:
+    """PostgreSQL's least(): the smaller, ignoring a missing value."""
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _greatest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def next_summary(stream: StreamRow, p: Plan, alert_level: Level | None) -> SummaryUpdate:
+    """The stream's summary once this batch is added to the stream as read."""
     pts = p.points
     hr = [pt.heart_rate_bpm for pt in pts if pt.heart_rate_bpm is not None]
     spo2 = [pt.spo2_pct for pt in pts if pt.spo2_pct is not None]
     quality = [pt.quality for pt in pts if pt.quality is not None]
-    last = max(pts, key=lambda q: q.offset_s) if pts else Point(0.0, "value")
-    last_at = p.at(last.offset_s) if pts else None
-    return [
-        p.batch.started_at, p.samples, len(pts), sum(pt.absent_count for pt in pts),
-        len(hr), sum(hr), min(hr, default=None), max(hr, default=None),
-        len(spo2), sum(spo2), min(spo2, default=None),
-        len(quality), sum(quality),
-        p.first_offset_s, p.last_offset_s, p.batch.seq,
-        last_at, last.heart_rate_bpm, last.spo2_pct, last.quality,
-        p.received_at, p.clock_skew_s, alert_level,
-    ]  # fmt: skip
+    last = max(pts, key=lambda q: q.offset_s) if pts else None
+    last_at = p.at(last.offset_s) if last is not None else None
+    newest = last if last_at is not None and (stream.last_at is None or last_at >= stream.last_at) else None
+    skew = p.clock_skew_s
+    return SummaryUpdate.model_construct(
+        started_at=stream.started_at or p.batch.started_at,
+        batches=stream.batches + 1,
+        samples=stream.samples + p.samples,
+        readings=stream.readings + len(pts),
+        absent=stream.absent + sum(pt.absent_count for pt in pts),
+        hr_count=stream.hr_count + len(hr),
+        hr_sum=stream.hr_sum + sum(hr),
+        hr_min=_least(stream.hr_min, min(hr, default=None)),
+        hr_max=_greatest(stream.hr_max, max(hr, default=None)),
+        spo2_count=stream.spo2_count + len(spo2),
+        spo2_sum=stream.spo2_sum + sum(spo2),
+        spo2_min=_least(stream.spo2_min, min(spo2, default=None)),
+        quality_count=stream.quality_count + len(quality),
+        quality_sum=stream.quality_sum + sum(quality),
+        first_offset_s=_least(stream.first_offset_s, p.first_offset_s),
+        last_offset_s=_greatest(stream.last_offset_s, p.last_offset_s),
+        max_seq=max(stream.max_seq, p.batch.seq) if stream.max_seq is not None else p.batch.seq,
+        last_at=last_at if newest is not None else stream.last_at,
+        last_heart_rate_bpm=newest.heart_rate_bpm if newest is not None else stream.last_heart_rate_bpm,
+        last_spo2_pct=newest.spo2_pct if newest is not None else stream.last_spo2_pct,
+        last_quality=newest.quality if newest is not None else stream.last_quality,
+        last_received_at=p.received_at,
+        clock_skew_s=skew,
+        max_abs_clock_skew_s=max(stream.max_abs_clock_skew_s or 0.0, abs(skew)),
+        alert_level=alert_level,
+    )
 
 
 def _mean(total: float, count: int, digits: int) -> float | None:

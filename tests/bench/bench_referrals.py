@@ -84,8 +84,15 @@ class Measured:
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def drive(url: str, operation: Operation, *, concurrency: int, seconds: float, warmup: float,
-                headers: dict[str, str] | None = None) -> Measured:
+async def drive(
+    url: str,
+    operation: Operation,
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    headers: dict[str, str] | None = None,
+) -> Measured:
     """Run `operation` from `concurrency` clients for warmup+seconds; measure after the warm-up."""
     latencies: list[float] = []
     errors = 0
@@ -131,7 +138,10 @@ class Server:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(  # noqa: S603 (fixed arguments)
             [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(self.port), *UVICORN_ARGS],
-            cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     async def ready(self, path: str) -> None:
@@ -169,8 +179,13 @@ async def create_database(admin: str, name: str) -> str:
             conn, name="Bench Employer (fictional)", kind="employer", provider_id=provider.id
         )
         await auth_service.create_user(
-            conn, organisation_id=employer.id, role=Role.manager, email=MANAGER_EMAIL, password=PASSWORD,
-            full_name="Bench Manager", department="Logistics",
+            conn,
+            organisation_id=employer.id,
+            role=Role.manager,
+            email=MANAGER_EMAIL,
+            password=PASSWORD,
+            full_name="Bench Manager",
+            department="Logistics",
         )
     finally:
         await conn.close()
@@ -204,16 +219,24 @@ async def measure_app(dsn: str, concurrency: int, seconds: float, warmup: float)
             login = await client.post("/api/v1/auth/login", json=credentials)
             login.raise_for_status()
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        return await drive(server.url, create_and_submit, concurrency=concurrency, seconds=seconds,
-                           warmup=warmup, headers=headers)
+        return await drive(
+            server.url,
+            create_and_submit,
+            concurrency=concurrency,
+            seconds=seconds,
+            warmup=warmup,
+            headers=headers,
+        )
     finally:
         server.stop()
 
 
 def report(label: str, unit: str, result: Measured) -> None:
     p50, p95 = result.percentile_ms(0.50), result.percentile_ms(0.95)
-    print(f"{label:<36} {result.per_second:8.1f} {unit}/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
-          f"   ({result.operations} {unit}, {result.errors} errors)")
+    print(
+        f"{label:<36} {result.per_second:8.1f} {unit}/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
+        f"   ({result.operations} {unit}, {result.errors} errors)"
+    )
 
 
 async def main(concurrency: int, seconds: float, warmup: float, keep_db: bool) -> int:
@@ -221,8 +244,10 @@ async def main(concurrency: int, seconds: float, warmup: float, keep_db: bool) -
     name = f"ohc_bench_{os.getpid()}"
     dsn = await create_database(admin, name)
     try:
-        print(f"concurrency {concurrency}, {seconds:g} s measured after {warmup:g} s warm-up, loopback, "
-              f"uvicorn {' '.join(UVICORN_ARGS)}")
+        print(
+            f"concurrency {concurrency}, {seconds:g} s measured after {warmup:g} s warm-up, loopback, "
+            f"uvicorn {' '.join(UVICORN_ARGS)}"
+        )
         bare = await measure_bare(concurrency, seconds, warmup)
         report("bare FastAPI POST /echo", "req", bare)
         app = await measure_app(dsn, concurrency, seconds, warmup)
@@ -233,8 +258,10 @@ async def main(concurrency: int, seconds: float, warmup: float, keep_db: bool) -
     if not app.operations or not bare.operations:
         print("no successful operations measured", file=sys.stderr)
         return 1
-    print(f"ratio: bare req/s ÷ referral pairs/s = {bare.per_second / app.per_second:.1f}; "
-          f"per request = {bare.per_second / (2 * app.per_second):.1f}")
+    print(
+        f"ratio: bare req/s ÷ referral pairs/s = {bare.per_second / app.per_second:.1f}; "
+        f"per request = {bare.per_second / (2 * app.per_second):.1f}"
+    )
     return 1 if app.errors or bare.errors else 0
 
 

@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from backend.readings import ingest
 from sensors.ble_encode import encode_heart_rate_measurement
 from tests.factories import login, make_world
 from tests.readings.helpers import body, now, post, ppg_runs, simulated, start_stream, values_batch
@@ -195,6 +196,59 @@ async def test_concurrent_repeats_are_stored_exactly_once(
     assert len({r.text for r in responses}) == 1
     assert await conn.fetchval("SELECT count(*) FROM reading_batch WHERE stream_id = $1", stream_id) == 1
     assert await conn.fetchval("SELECT batches FROM reading_stream WHERE id = $1", stream_id) == 1
+
+
+@pytest.mark.parametrize("optimistic_tries", [ingest.OPTIMISTIC_TRIES, 0], ids=["optimistic", "locked"])
+async def test_concurrent_batches_of_one_stream_are_all_stored_and_summed(
+    client: httpx.AsyncClient,
+    conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    optimistic_tries: int,
+) -> None:
+    """Batches racing each other into one stream (each read of the stream is outdated by the
+    time it stores, or, with no optimistic tries, each waits for the stream's lock): every batch
+    is stored once and the summary equals what the stored readings add up to."""
+    monkeypatch.setattr(ingest, "OPTIMISTIC_TRIES", optimistic_tries)
+    employee = await _employee(client, conn)
+    stream_id, device = await start_stream(client, employee, "manual")
+    start = now() - timedelta(minutes=2)
+
+    def values(seq: int) -> list[dict[str, float]]:
+        return [
+            {"t_offset_s": 2.0 * seq, "heart_rate_bpm": 60.0 + seq},
+            {"t_offset_s": 2.0 * seq + 1, "heart_rate_bpm": 90.0 - seq},
+        ]
+
+    batches = [values_batch(stream_id, seq, values(seq), started_at=start) for seq in range(16)]
+    responses = await asyncio.gather(*(post(client, device, b) for b in batches))
+    assert [r.status_code for r in responses] == [201] * 16, [
+        r.text for r in responses if r.status_code != 201
+    ]
+    assert await conn.fetchval("SELECT count(*) FROM reading_batch WHERE stream_id = $1", stream_id) == 16
+    stored = await conn.fetchrow(
+        """SELECT count(*) AS readings, count(heart_rate_bpm) AS hr_count, sum(heart_rate_bpm) AS hr_sum,
+                  min(heart_rate_bpm) AS hr_min, max(heart_rate_bpm) AS hr_max,
+                  min(offset_s) AS first_offset_s, max(offset_s) AS last_offset_s, max(seq) AS max_seq
+           FROM reading WHERE stream_id = $1""",
+        stream_id,
+    )
+    summary = await conn.fetchrow(
+        """SELECT batches, readings, hr_count, hr_sum, hr_min, hr_max, first_offset_s, last_offset_s, max_seq,
+                  last_heart_rate_bpm
+           FROM reading_stream WHERE id = $1""",
+        stream_id,
+    )
+    assert stored is not None and summary is not None
+    assert summary["batches"] == 16
+    for name in ("readings", "hr_count", "hr_min", "hr_max", "first_offset_s", "last_offset_s", "max_seq"):
+        assert summary[name] == stored[name], name
+    assert summary["hr_sum"] == pytest.approx(stored["hr_sum"])
+    assert summary["last_heart_rate_bpm"] == 90.0 - 15  # the latest reading in time, whatever came last
+    ingested = await conn.fetchval(
+        "SELECT count(*) FROM audit_event WHERE entity_id = $1 AND action = 'readings.batch.ingest'",
+        str(stream_id),
+    )
+    assert ingested == 16
 
 
 async def test_resent_after_a_timeout_is_stored_once(

@@ -153,7 +153,8 @@ async def test_manager_submits_and_clinician_triages(browser: Browser, server: S
     section = step(page, "Files")
     await section.get_by_label("Type of file").select_option(label="Job description")
     await section.get_by_label("File", exact=True).set_input_files(
-        {"name": "job.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"})
+        {"name": "job.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}
+    )
     await section.get_by_role("button", name="Upload file").click()
     await expect(section.get_by_role("link", name="job.pdf")).to_be_visible()
 
@@ -194,9 +195,14 @@ async def test_manager_submits_and_clinician_triages(browser: Browser, server: S
     await tab.context.close()
 
     stored = await conn.fetchrow(
-        "SELECT status, modality, clinician_grade, priority FROM referral WHERE id = $1", referral_id)
+        "SELECT status, modality, clinician_grade, priority FROM referral WHERE id = $1", referral_id
+    )
     assert dict(stored) == {
-        "status": "AWAITING_BOOKING", "modality": "video", "clinician_grade": "ohn", "priority": "urgent"}
+        "status": "AWAITING_BOOKING",
+        "modality": "video",
+        "clinician_grade": "ohn",
+        "priority": "urgent",
+    }
     form = await conn.fetchval("SELECT form FROM referral WHERE id = $1", referral_id)
     assert form["employee"]["contracted_hours"] == 37.5
     assert form["questions"] == {"standard": [1, 3], "additional": ["Can they drive a forklift?"]}
@@ -206,7 +212,8 @@ async def test_manager_submits_and_clinician_triages(browser: Browser, server: S
 async def _employee_link(conn, world: World) -> str:
     body = await conn.fetchval(
         "SELECT body FROM outbox_message WHERE recipient = $1 ORDER BY created_at DESC LIMIT 1",
-        world.users["employee"].email)
+        world.users["employee"].email,
+    )
     match = re.search(r"(https?://\S+#token=[A-Za-z0-9_\-]+)", body)
     assert match, body
     return match.group(1)
@@ -237,7 +244,8 @@ async def test_employee_sees_what_was_sent_and_acknowledges(
     assert tab.errors == []
 
     acknowledged = await conn.fetchval(
-        "SELECT acknowledged_at FROM referral WHERE id = $1", UUID(referral["id"]))
+        "SELECT acknowledged_at FROM referral WHERE id = $1", UUID(referral["id"])
+    )
     assert acknowledged is not None
 
     await page.goto(link)  # the link works once
@@ -256,8 +264,11 @@ async def test_incomplete_submission_shows_linked_error_summary(
     await page.get_by_role("link", name="New referral").click()
     first = step(page, "Referral details")
     await first.get_by_label("Type of referral").select_option(label="Management referral")
-    await page.get_by_role("navigation", name="Referral sections").get_by_role(
-        "button", name=re.compile("Check and submit")).click()
+    await (
+        page.get_by_role("navigation", name="Referral sections")
+        .get_by_role("button", name=re.compile("Check and submit"))
+        .click()
+    )
     await step(page, "Check and submit").get_by_role("button", name="Submit referral").click()
 
     summary = page.get_by_role("alert")
@@ -275,7 +286,8 @@ async def test_incomplete_submission_shows_linked_error_summary(
     await expect(birth).to_have_accessible_description(re.compile("This is required"))
     progress = page.get_by_role("navigation", name="Referral sections")
     await expect(progress.get_by_role("button", name="2 Employee, has problems")).to_have_attribute(
-        "aria-current", "step")
+        "aria-current", "step"
+    )
     assert tab.errors == []
     await tab.context.close()
 
