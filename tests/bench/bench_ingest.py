@@ -373,7 +373,7 @@ async def main(phones: int, seconds: float, warmup: float, repeat_rate: float, k
     admin = admin_dsn()
     name = f"ohc_bench_ingest_{os.getpid()}"
     dsn = await create_database(admin, name)
-    batches_each = int((seconds + warmup) * 40) + 10  # more than a phone can store in the run
+    batches_each = int((seconds + warmup) * max(40, 2000 / phones)) + 10  # more than a phone can store
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}; {phones} phones, 1 s batches of {PER_BATCH} samples at {FS:g} Hz, "
           f"{seconds:g} s measured after {warmup:g} s warm-up, {repeat_rate:.0%} resent")  # fmt: skip
