@@ -136,6 +136,9 @@ async def test_password_from_stdin(db_dsn: str, conn: asyncpg.Connection) -> Non
     assert await verify_password(stored, "secret from stdin")
 
 
+_NEW_MANAGER = ("user", "create", "--org", str(uuid.UUID(int=1)), "--role", "manager")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -152,7 +155,7 @@ async def test_password_from_stdin(db_dsn: str, conn: asyncpg.Connection) -> Non
                 "--email",
                 "x@y.example",
                 "--password",
-                "pw",
+                "a long enough password",
             ],
             "No such organisation",
         ),
@@ -170,6 +173,18 @@ async def test_password_from_stdin(db_dsn: str, conn: asyncpg.Connection) -> Non
                 "",
             ],
             "must not be empty",
+        ),
+        (
+            [*_NEW_MANAGER, "--email", "x@y.example", "--password", "short-pass1"],
+            "at least 12 characters",
+        ),
+        (
+            [*_NEW_MANAGER, "--email", "jo.bloggs@y.example", "--password", "Jo.Bloggs-2026!"],
+            "must not contain the e-mail address",
+        ),
+        (
+            [*_NEW_MANAGER, "--email", "x@y.example", "--password", "abababababababab"],
+            "one or two characters repeated",
         ),
     ],
 )
@@ -195,7 +210,7 @@ async def test_duplicate_email_and_wrong_role_are_refused(db_dsn: str, conn: asy
         "--email",
         "same@dup.example",
         "--password",
-        "pw-one",
+        "first long password",
         dsn=db_dsn,
     )
     assert first.code == 0, first.err
@@ -209,7 +224,7 @@ async def test_duplicate_email_and_wrong_role_are_refused(db_dsn: str, conn: asy
         "--email",
         "SAME@dup.example",
         "--password",
-        "pw-two",
+        "second long password",
         dsn=db_dsn,
     )
     assert duplicate.code == 1
@@ -224,7 +239,7 @@ async def test_duplicate_email_and_wrong_role_are_refused(db_dsn: str, conn: asy
         "--email",
         "nurse@dup.example",
         "--password",
-        "pw",
+        "third long password",
         dsn=db_dsn,
     )
     assert wrong_role.code == 1

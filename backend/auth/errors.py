@@ -29,3 +29,8 @@ class EmailTaken(Conflict):
 
 class BadOrganisation(Invalid):
     code = "bad_organisation"
+
+
+class WeakPassword(Invalid):
+    code = "weak_password"
+    title = "Password not accepted"

@@ -11,8 +11,25 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+MIN_LENGTH = 12  # long passphrases over complexity rules (NCSC, NIST SP 800-63B)
+MAX_LENGTH = 256  # as sign-in accepts
+
 _state: dict[str, PasswordHasher] = {"hasher": PasswordHasher()}
 _dummy: dict[str, str] = {}
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """Why this password may not be set for this account, or None when it may."""
+    if len(password) < MIN_LENGTH:
+        return f"the password must be at least {MIN_LENGTH} characters (a few words make a good one)"
+    if len(password) > MAX_LENGTH:
+        return f"the password must be at most {MAX_LENGTH} characters"
+    if len(set(password)) < 4:
+        return "the password must not be one or two characters repeated"
+    folded, local = password.strip().lower(), email.strip().lower().partition("@")[0]
+    if folded == email.strip().lower() or (len(local) >= 4 and local in folded):
+        return "the password must not contain the e-mail address"
+    return None
 
 
 def use_hasher(hasher: PasswordHasher) -> None:

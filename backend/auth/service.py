@@ -10,8 +10,8 @@ import asyncpg
 from backend.audit import service as audit
 from backend.audit.schemas import Outcome
 from backend.auth import queries
-from backend.auth.errors import BadCredentials, BadOrganisation, EmailTaken, TooManyAttempts
-from backend.auth.passwords import hash_password, verify_password
+from backend.auth.errors import BadCredentials, BadOrganisation, EmailTaken, TooManyAttempts, WeakPassword
+from backend.auth.passwords import hash_password, password_problem, verify_password
 from backend.auth.schemas import (
     EMPLOYER_ROLES,
     PROVIDER_ROLES,
@@ -67,6 +67,9 @@ async def create_user(
     department: str | None = None,
 ) -> User:
     email = email.strip().lower()
+    problem = password_problem(password, email) if password is not None else None
+    if problem is not None:
+        raise WeakPassword(problem.capitalize() + ".")
     password_hash = await hash_password(password) if password else None
     async with conn.transaction():
         org = await queries.get_organisation(conn, organisation_id)

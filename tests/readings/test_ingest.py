@@ -238,7 +238,8 @@ async def test_concurrent_batches_of_one_stream_are_all_stored_and_summed(
            FROM reading_stream WHERE id = $1""",
         stream_id,
     )
-    assert stored is not None and summary is not None
+    assert stored is not None
+    assert summary is not None
     assert summary["batches"] == 16
     for name in ("readings", "hr_count", "hr_min", "hr_max", "first_offset_s", "last_offset_s", "max_seq"):
         assert summary[name] == stored[name], name
