@@ -260,11 +260,25 @@ def _field_problems(request: TransitionRequest, names: tuple[str, ...]) -> list[
 async def transition(
     conn: asyncpg.Connection, user: User, referral_id: UUID, request: TransitionRequest
 ) -> ReferralRead:
+    """A state change asked for through the transitions endpoint."""
+    endpoint = transitions.REPORT_ACTIONS.get(request.action)
+    if endpoint is not None:
+        raise ReferralInvalid(
+            f"'{request.action}' is a report step: use POST /api/v1/referrals/{referral_id}/{endpoint}.",
+            errors=[{"field": "action", "message": f"use the {endpoint} endpoint", "type": "enum"}],
+        )
     if request.action not in transitions.API_ACTIONS or request.action == "submit":
         raise ReferralInvalid(
             f"Unknown action {request.action!r}.",
             errors=[{"field": "action", "message": "unknown action; see allowed_actions", "type": "enum"}],
         )
+    return await apply_transition(conn, user, referral_id, request)
+
+
+async def apply_transition(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, request: TransitionRequest
+) -> ReferralRead:
+    """Take a transition from the table (for the report service's steps, after its own checks)."""
     async with _use_case(conn, user, f"referral.{request.action}", referral_id):
         referral = await _load(conn, user, referral_id, lock=True)
         rule = _rule(user, referral, request.action)

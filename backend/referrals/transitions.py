@@ -158,8 +158,18 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 ACTIONS = frozenset(t.action for t in TRANSITIONS)
-# Actions the HTTP API accepts; "submit" has its own endpoint and "queue" is the system's.
-API_ACTIONS = ACTIONS - {"queue"}
+# Report steps, each taken through its own endpoint (path after /api/v1/referrals/{id}/), which
+# checks the report first: complete, consented, frozen on release.
+REPORT_ACTIONS = {
+    "send_for_review": "report/send-for-review",
+    "ready_for_release": "report/ready",
+    "flag_error": "report/corrections",
+    "release": "report/release",
+    "add_addendum": "report/addenda",
+}
+# Actions the HTTP API accepts ("submit" at its own endpoint, the rest at /transitions); "queue" is
+# the system's and the report steps have their own endpoints.
+API_ACTIONS = ACTIONS - {"queue"} - REPORT_ACTIONS.keys()
 
 
 def by_action(action: str) -> list[Transition]:

@@ -76,7 +76,9 @@ def _clinician(user: User) -> None:
 
 
 async def _move(conn: asyncpg.Connection, user: User, referral_id: UUID, action: str, **fields: Any) -> None:
-    await referral_service.transition(conn, user, referral_id, TransitionRequest(action=action, **fields))
+    await referral_service.apply_transition(
+        conn, user, referral_id, TransitionRequest(action=action, **fields)
+    )
 
 
 async def record_consent(
@@ -157,8 +159,20 @@ def _complete(referral: ReferralRead, stored: tuple[str, ReportContent, ReportCo
     if gaps:
         raise ReportInvalid(
             "The report is not complete.",
-            errors=[{"field": g.split(":")[0], "message": g, "type": "missing"} for g in gaps],
+            errors=[{"field": g.split(":")[0], "message": _gap_message(g), "type": "missing"} for g in gaps],
         )
+
+
+def _gap_message(gap: str) -> str:
+    """A missing part of the report in words (``answers: <question>`` names the question)."""
+    name, _, question = gap.partition(": ")
+    if question:
+        return f"No answer yet to the question: {question}"
+    if name == "consent":
+        return "The employee's consent to the report (recipients and sections) is not recorded yet."
+    if name == "assessment_date":
+        return "The assessment date is missing."
+    return f"The section '{mreport.SECTION_TITLES.get(name, name)}' is empty."
 
 
 async def _ready_step(conn: asyncpg.Connection, user: User, referral_id: UUID, action: str) -> ReportView:

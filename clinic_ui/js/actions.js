@@ -1,7 +1,8 @@
-// Forms for the referral state changes (POST …/transitions). Only actions listed in the
-// referral's `allowed_actions` are offered; each form asks for exactly the fields its action needs.
+// Forms for the referral state changes (POST …/transitions, or a report step's own endpoint).
+// Only actions listed in the referral's `allowed_actions` are offered; each form asks for exactly
+// the fields its action needs.
 
-import { ApiError, post } from './api.js';
+import { ApiError, get, post } from './api.js';
 import { h } from './dom.js';
 import { ErrorSummary, clearFields, friendly, markField } from './errors.js';
 import { KINDS } from './form-fields.js';
@@ -87,6 +88,37 @@ export const ACTIONS = {
   close: { title: 'Close the referral', button: 'Close referral', fields: ['confirm'] },
 };
 
+/**
+ * Report steps go to their own endpoints (REPORT_ACTIONS in backend/referrals/transitions.py),
+ * which refuse when the report is not written, consented or complete. `body` turns the form's
+ * values into the endpoint's body; `fields` names the endpoint's fields as the form's.
+ */
+const REPORT_STEPS = {
+  send_for_review: { path: 'report/send-for-review', body: () => ({}) },
+  ready_for_release: { path: 'report/ready', body: () => ({}) },
+  release: { path: 'report/release', body: ({ recipients }) => ({ recipients }) },
+  add_addendum: {
+    path: 'report/addenda',
+    body: ({ message }) => ({ text: message }),
+    fields: { text: 'message' },
+  },
+};
+
+/** Take the action; resolves to the referral as it is afterwards. */
+async function take(referral, action, body) {
+  const step = REPORT_STEPS[action];
+  if (!step) return post(`/api/v1/referrals/${referral.id}/transitions`, body);
+  try {
+    await post(`/api/v1/referrals/${referral.id}/${step.path}`, step.body(body));
+  } catch (error) {
+    if (error instanceof ApiError && step.fields) {
+      error.errors = error.errors.map((p) => ({ ...p, field: step.fields[p.field] || p.field }));
+    }
+    throw error;
+  }
+  return get(`/api/v1/referrals/${referral.id}`);
+}
+
 function fieldFor(action, name) {
   const spec = ACTIONS[action];
   const base = FIELDS[name];
@@ -158,15 +190,18 @@ export function actionForm(referral, action, { onDone, level = 3 }) {
     }
     button.disabled = true;
     try {
-      onDone(await post(`/api/v1/referrals/${referral.id}/transitions`, body), action);
+      onDone(await take(referral, action, body), action);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       const problems = error.errors.map((p) => ({ ...p, field: `${action}.${p.field}` }));
+      // Problems with something outside this form (a report step's missing report sections)
+      // are told in the server's words.
+      const inForm = problems.every((p) => form.querySelector(`[data-field="${CSS.escape(p.field)}"]`));
       show(
         summary,
         form,
         problems,
-        error.status === 422 ? 'Correct the following, then try again.' : error.detail,
+        error.status === 422 && inForm ? 'Correct the following, then try again.' : error.detail,
       );
     } finally {
       button.disabled = false;
@@ -178,7 +213,7 @@ export function actionForm(referral, action, { onDone, level = 3 }) {
 function show(summary, form, problems, detail) {
   const items = problems.map((problem) => {
     const field = form.querySelector(`[data-field="${CSS.escape(problem.field)}"]`);
-    if (!field) return { ...problem, label: '', field: null, control: null };
+    if (!field) return { ...problem, type: 'server', label: '', field: null, control: null };
     const message = friendly(problem);
     markField(field, message.charAt(0).toUpperCase() + message.slice(1));
     return {

@@ -28,6 +28,8 @@ from backend.core.clock import utc_now
 from backend.referrals import transitions
 from backend.referrals.transitions import TRANSITIONS, Party, Status, Transition
 from tests.factories import login, make_referral, make_world
+from tests.reports import helpers as report_helpers
+from tests.reports.helpers import content
 
 P = Party
 S = Status
@@ -370,9 +372,11 @@ def same_value(stored: Any, sent: Any) -> bool:
 
 
 def success_cells() -> list[tuple[Transition, Status, str]]:
+    """Every (rule, source, actor) the API takes without a report (report steps: their own tests)."""
     return [
         (rule, source, actor)
         for rule in TRANSITIONS
+        if rule.action in transitions.API_ACTIONS
         for source in sorted(rule.sources)
         for actor in ACTORS
         if rule.parties & ACTOR_PARTIES[actor]
@@ -444,8 +448,8 @@ async def test_missing_required_fields_are_named(client: httpx.AsyncClient, conn
     team = await cast(client, conn)
     mismatches: list[str] = []
     for rule in TRANSITIONS:
-        if not rule.requires:
-            continue
+        if not rule.requires or rule.action not in transitions.API_ACTIONS:
+            continue  # report steps' fields are checked by their own endpoints
         actor = next(a for a in ACTORS if rule.parties & ACTOR_PARTIES[a])
         source = min(rule.sources)
         referral_id = await referral_in(client, conn, team, source, decision_for(rule))
@@ -476,8 +480,6 @@ async def test_invalid_field_values_are_named(client: httpx.AsyncClient, conn: a
         ),  # no offset
         (S.BOOKED, "start", {"consent_to_assessment": False}, "consent_to_assessment"),
         (S.IN_CONSULTATION, "finish_consultation", {"release_choice": "tell_everyone"}, "release_choice"),
-        (S.READY_FOR_RELEASE, "release", {"recipients": ["not-an-email"]}, "recipients.0"),
-        (S.READY_FOR_RELEASE, "release", {"recipients": []}, "recipients"),
         (S.AWAITING_TRIAGE, "request_info", {"message": ""}, "message"),
         (S.AWAITING_TRIAGE, "request_info", {"message": "nul\x00byte"}, "message"),
         (S.AWAITING_TRIAGE, "decline", {"reason": "nul\x00byte"}, "reason"),
@@ -539,6 +541,8 @@ async def test_guards_refuse_with_409(client: httpx.AsyncClient, conn: asyncpg.C
     team = await cast(client, conn)
     mismatches: list[str] = []
     for action, needed in GUARDED.items():
+        if action not in transitions.API_ACTIONS:
+            continue  # report steps: test_report_steps_only_through_their_endpoints
         for recorded in [None, *RELEASE_CHOICES]:
             if recorded == needed:
                 continue
@@ -579,6 +583,49 @@ async def test_unknown_and_internal_actions_are_invalid(
     assert await snapshot(conn, referral_id) == before
 
 
+async def test_report_steps_only_through_their_endpoints(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """The transitions endpoint refuses report steps (naming the endpoint to use), even where the
+    table allows them: only the report endpoints check that the report exists and is complete.
+    Their guards still hold there."""
+    team = await cast(client, conn)
+    mismatches: list[str] = []
+    for action, endpoint in transitions.REPORT_ACTIONS.items():
+        rule = rule_for(action)
+        actor = next(a for a in ACTORS if rule.parties & ACTOR_PARTIES[a])
+        referral_id = await referral_in(client, conn, team, min(rule.sources), decision_for(rule))
+        before = await snapshot(conn, referral_id)
+        shown = await client.get(f"/api/v1/referrals/{referral_id}", headers=team.headers[actor])
+        if action not in shown.json()["allowed_actions"]:
+            mismatches.append(f"{action}: not in allowed_actions {shown.json()['allowed_actions']}")
+        response = await act(client, team.headers[actor], referral_id, action)
+        if response.status_code != 422 or endpoint not in response.json()["detail"]:
+            mismatches.append(f"{action}: {response.status_code} {response.text[:200]}")
+        if await snapshot(conn, referral_id) != before:
+            mismatches.append(f"{action}: the referral changed")
+    assert not mismatches, "\n".join(mismatches)
+
+    # No report written: the report endpoint refuses where the transitions endpoint used to move.
+    ready = await referral_in(client, conn, team, S.READY_FOR_RELEASE, {"release_choice": "see_first"})
+    before = await snapshot(conn, ready)
+    release = await client.post(
+        f"/api/v1/referrals/{ready}/report/release",
+        json={"recipients": [team.users["manager"].email]},
+        headers=team.headers["clinician"],
+    )
+    assert release.status_code in (404, 409, 422), release.text
+    for bad, field in (([], "recipients"), (["not-an-email"], "recipients.0")):
+        refused = await client.post(
+            f"/api/v1/referrals/{ready}/report/release",
+            json={"recipients": bad},
+            headers=team.headers["clinician"],
+        )
+        assert refused.status_code == 422, refused.text
+        assert field in [e["field"] for e in refused.json()["errors"]]
+    assert await snapshot(conn, ready) == before
+
+
 async def test_whole_journey_through_the_api(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     """DRAFT to CLOSED with the API only; each step is offered in allowed_actions before it is taken."""
     team = await cast(client, conn)
@@ -608,14 +655,37 @@ async def test_whole_journey_through_the_api(client: httpx.AsyncClient, conn: as
         ("clinician", "mark_review_due", {}, S.REVIEW_DUE),
         ("provider_admin", "close", {}, S.CLOSED),
     ]
+    manager_email = team.users["manager"].email
+    report_bodies: dict[str, dict[str, Any]] = {
+        "send_for_review": {},
+        "flag_error": {"section": "background", "message": "I started in 2019, not 2017."},
+        "release": {"recipients": [manager_email]},
+        "add_addendum": {"text": "The 10 kg limit applies to single lifts."},
+    }
     for actor, action, changes, target in steps:
-        shown = await client.get(f"/api/v1/referrals/{referral_id}", headers=team.headers[actor])
+        headers = team.headers[actor]
+        shown = await client.get(f"/api/v1/referrals/{referral_id}", headers=headers)
         assert shown.status_code == 200, (actor, shown.text)
         assert action in shown.json()["allowed_actions"], (actor, action, shown.json()["allowed_actions"])
-        response = await act(client, team.headers[actor], referral_id, action, body_for(action, **changes))
-        assert response.status_code == 200, (actor, action, response.text)
-        body = response.json()["referral"] if action == "submit" else response.json()
-        assert body["status"] == target, (action, body["status"])
+        if action == "send_for_review":  # the report is written before it goes anywhere
+            for path, sent in (
+                ("report/consent", report_helpers.consent(manager_email)),
+                ("report", content()),
+            ):
+                saved = await client.put(
+                    f"/api/v1/referrals/{referral_id}/{path}", json=sent, headers=headers
+                )
+                assert saved.status_code == 200, saved.text
+        endpoint = transitions.REPORT_ACTIONS.get(action)
+        if endpoint is None:
+            response = await act(client, headers, referral_id, action, body_for(action, **changes))
+        else:
+            response = await client.post(
+                f"/api/v1/referrals/{referral_id}/{endpoint}", json=report_bodies[action], headers=headers
+            )
+        assert response.status_code in (200, 204), (actor, action, response.text)
+        now = await client.get(f"/api/v1/referrals/{referral_id}", headers=team.headers["clinician"])
+        assert now.json()["status"] == target, (action, now.json()["status"])
     final = (await client.get(f"/api/v1/referrals/{referral_id}", headers=team.headers["clinician"])).json()
     assert final["allowed_actions"] == []
     assert final["priority"] == VALUES["priority"]

@@ -20,6 +20,8 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from tests.browser import chromium
 from tests.conftest import Server
 from tests.factories import PASSWORD, World, login, make_referral, make_world
+from tests.reports import helpers as report_helpers
+from tests.reports.helpers import content as report_content
 
 pytestmark = pytest.mark.browser
 
@@ -309,5 +311,65 @@ async def test_sign_in_explains_wrong_password_and_throttling(browser: Browser, 
     await page.get_by_role("button", name="Sign in").click()
     await expect(summary).to_contain_text("Too many attempts to sign in. Wait 15 minutes and try again.")
     await expect(summary).to_be_focused()
+    assert tab.errors == []
+    await tab.context.close()
+
+
+async def test_report_release_from_the_referral_page_checks_the_report(
+    browser: Browser, server: Server, client: httpx.AsyncClient, conn
+) -> None:
+    """The clinician's "Release report" goes to the report endpoint: refused (with the reason on
+    screen) while no report is written, done once it is."""
+    world = await make_world(conn)
+    manager, nurse = (
+        await login(client, world.users["manager"]),
+        await login(client, world.users["clinician"]),
+    )
+    rid = (await make_referral(client, manager))["id"]
+    for body in (
+        {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
+        {"action": "book", "appointment_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+        {"action": "start", "consent_to_assessment": True},
+        {"action": "finish_consultation", "release_choice": "release"},
+    ):
+        moved = await client.post(f"/api/v1/referrals/{rid}/transitions", json=body, headers=nurse)
+        assert moved.status_code == 200, moved.text
+    manager_email = world.users["manager"].email
+    consented = await client.put(
+        f"/api/v1/referrals/{rid}/report/consent", json=report_helpers.consent(manager_email), headers=nurse
+    )
+    assert consented.status_code == 200, consented.text
+
+    async def write_report(**changes: str) -> None:
+        """Save the report while drafting, then put the referral where release is offered."""
+        await conn.execute("UPDATE referral SET status = 'REPORT_DRAFTING' WHERE id = $1", UUID(rid))
+        saved = await client.put(
+            f"/api/v1/referrals/{rid}/report", json=report_content(**changes), headers=nurse
+        )
+        assert saved.status_code == 200, saved.text
+        await conn.execute("UPDATE referral SET status = 'READY_FOR_RELEASE' WHERE id = $1", UUID(rid))
+
+    await write_report(functional_capability="")
+
+    tab = await open_tab(browser, server)
+    page = tab.page
+    await sign_in(page, world.users["clinician"].email)
+    await expect(page.get_by_role("heading", name="Referral queue", level=1)).to_be_visible()
+    await page.goto(f"/triage.html#referral={rid}&status=READY_FOR_RELEASE")
+    release = page.get_by_role("form", name="Release the report")
+    await release.get_by_label("Send the report to").fill(manager_email)
+    await release.get_by_role("button", name="Release report").click()
+    summary = release.get_by_role("alert")
+    await expect(summary).to_contain_text("The report is not complete.")
+    await expect(summary).to_contain_text("The section 'Current functional capability' is empty.")
+    assert await conn.fetchval("SELECT status FROM referral WHERE id = $1", UUID(rid)) == "READY_FOR_RELEASE"
+
+    await write_report()
+    await release.get_by_role("button", name="Release report").click()
+    await expect(page.get_by_role("heading", name="Saved")).to_be_focused()
+    await expect(page.locator(".facts")).to_contain_text("Report released")
+    assert await conn.fetchval("SELECT status FROM referral WHERE id = $1", UUID(rid)) == "RELEASED"
+    versions = await conn.fetchval("SELECT count(*) FROM mr_report_version WHERE referral_id = $1", UUID(rid))
+    assert versions >= 1
     assert tab.errors == []
     await tab.context.close()
