@@ -1,9 +1,11 @@
 """Benchmark: referral create+submit through the real app, next to a bare FastAPI endpoint.
 
 Both run in their own process under the same uvicorn settings (one worker, loopback, no access
-log) and are driven in turn by the same bounded set of concurrent httpx clients. The real app
-gets a fresh database on the test PostgreSQL (TEST_DATABASE_URL, else DATABASE_URL, else the
-embedded one), dropped at the end.
+log) and are driven in turn by the same number of concurrent keep-alive connections, each
+sending its next request once the last is answered. The clients use the minimal HTTP client in
+``rawhttp`` so that the load generator takes little of the machine's CPU (its CPU time per
+request is printed). The real app gets a fresh database on the test PostgreSQL
+(TEST_DATABASE_URL, else DATABASE_URL, else the embedded one), dropped at the end.
 
 Run from the repository root (pytest does not collect this file):
     python -m tests.bench.bench_referrals [--concurrency 16] [--seconds 15]
@@ -19,6 +21,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -37,13 +40,15 @@ from backend.auth.schemas import Role
 from backend.core.config import Settings
 from backend.db import migrate
 from backend.referrals.schemas import EXAMPLE_FORM
+from tests.bench import rawhttp
 from tests.pg import admin_dsn, with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "bench password not secret"
 MANAGER_EMAIL = "bench.manager@bench.example"
 UVICORN_ARGS = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log", "--workers", "1"]
-Operation = Callable[[httpx.AsyncClient], Awaitable[None]]
+JSON = {"Content-Type": "application/json"}
+Operation = Callable[[rawhttp.Client], Awaitable[None]]
 
 
 def bare_app() -> FastAPI:
@@ -74,6 +79,7 @@ class Measured:
     errors: int
     seconds: float
     latencies_s: list[float]
+    client_cpu_s: float = 0.0  # CPU time of this process (the clients) over the run
 
     @property
     def per_second(self) -> float:
@@ -85,48 +91,59 @@ class Measured:
 
 
 async def drive(
-    url: str,
-    operation: Operation,
-    *,
-    concurrency: int,
-    seconds: float,
-    warmup: float,
-    headers: dict[str, str] | None = None,
+    url: str, operation: Operation, *, concurrency: int, seconds: float, warmup: float
 ) -> Measured:
-    """Run `operation` from `concurrency` clients for warmup+seconds; measure after the warm-up."""
+    """Run `operation` on `concurrency` connections for warmup+seconds; measure after the warm-up."""
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30, headers=headers) as client:
-        start = time.perf_counter()
-        measure_from, stop_at = start + warmup, start + warmup + seconds
+    cpu_before = time.process_time()
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
 
-        async def worker() -> None:
-            nonlocal errors
+    async def worker() -> None:
+        nonlocal errors
+        client = rawhttp.Client(url)
+        try:
             while (began := time.perf_counter()) < stop_at:
                 try:
                     await operation(client)
-                except (httpx.HTTPError, AssertionError):
+                except (rawhttp.ConnectionLost, AssertionError):
                     errors += 1
                     continue
                 if began >= measure_from:
                     latencies.append(time.perf_counter() - began)
+        finally:
+            await client.close()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - measure_from
-    return Measured(len(latencies), errors, elapsed, latencies)
-
-
-async def create_and_submit(client: httpx.AsyncClient) -> None:
-    created = await client.post("/api/v1/referrals", json=EXAMPLE_FORM)
-    assert created.status_code == 201, created.text
-    submitted = await client.post(f"/api/v1/referrals/{created.json()['id']}/submit")
-    assert submitted.status_code == 200, submitted.text
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - measure_from
+    return Measured(len(latencies), errors, elapsed, latencies, time.process_time() - cpu_before)
 
 
-async def post_bare(client: httpx.AsyncClient) -> None:
-    response = await client.post("/echo", json=EXAMPLE_FORM)
-    assert response.status_code == 201, response.text
+def create_and_submit(url: str, token: str) -> Operation:
+    """One manager's referral: create it (the OpenAPI example form), then submit it."""
+    headers = {**JSON, "Authorization": f"Bearer {token}"}
+    create = rawhttp.build_post(url, "/api/v1/referrals", headers, json.dumps(EXAMPLE_FORM).encode())
+
+    async def operation(client: rawhttp.Client) -> None:
+        status, body = await client.send(create)
+        assert status == 201, body[:300]
+        referral_id = json.loads(body)["id"]
+        submit = rawhttp.build_post(url, f"/api/v1/referrals/{referral_id}/submit", headers, b"")
+        status, body = await client.send(submit)
+        assert status == 200, body[:300]
+
+    return operation
+
+
+def post_bare(url: str) -> Operation:
+    echo = rawhttp.build_post(url, "/echo", JSON, json.dumps(EXAMPLE_FORM).encode())
+
+    async def operation(client: rawhttp.Client) -> None:
+        status, body = await client.send(echo)
+        assert status == 201, body[:300]
+
+    return operation
 
 
 class Server:
@@ -204,7 +221,8 @@ async def measure_bare(concurrency: int, seconds: float, warmup: float) -> Measu
     server = Server("tests.bench.bench_referrals:bare_app", {})
     try:
         await server.ready("/healthz")
-        return await drive(server.url, post_bare, concurrency=concurrency, seconds=seconds, warmup=warmup)
+        operation = post_bare(server.url)
+        return await drive(server.url, operation, concurrency=concurrency, seconds=seconds, warmup=warmup)
     finally:
         server.stop()
 
@@ -218,15 +236,8 @@ async def measure_app(dsn: str, concurrency: int, seconds: float, warmup: float)
             credentials = {"email": MANAGER_EMAIL, "password": PASSWORD}
             login = await client.post("/api/v1/auth/login", json=credentials)
             login.raise_for_status()
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        return await drive(
-            server.url,
-            create_and_submit,
-            concurrency=concurrency,
-            seconds=seconds,
-            warmup=warmup,
-            headers=headers,
-        )
+        operation = create_and_submit(server.url, login.json()["access_token"])
+        return await drive(server.url, operation, concurrency=concurrency, seconds=seconds, warmup=warmup)
     finally:
         server.stop()
 
@@ -235,7 +246,8 @@ def report(label: str, unit: str, result: Measured) -> None:
     p50, p95 = result.percentile_ms(0.50), result.percentile_ms(0.95)
     print(
         f"{label:<36} {result.per_second:8.1f} {unit}/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
-        f"   ({result.operations} {unit}, {result.errors} errors)"
+        f"   ({result.operations} {unit}, {result.errors} errors;"
+        f" clients' CPU {1000 * result.client_cpu_s / max(result.operations, 1):.2f} ms each)"
     )
 
 
