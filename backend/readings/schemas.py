@@ -229,7 +229,25 @@ class RunningTotals(BaseModel):
     last_offset_s: float | None
 
 
-class StreamRow(RunningTotals):
+class SummaryColumns(RunningTotals):
+    """A stream's running summary as stored on its row."""
+
+    started_at: AwareDatetime | None
+    batches: int
+    samples: int
+    readings: int
+    absent: int
+    max_seq: int | None
+    last_at: AwareDatetime | None
+    last_heart_rate_bpm: float | None
+    last_spo2_pct: float | None
+    last_quality: float | None
+    last_received_at: AwareDatetime | None
+    clock_skew_s: float | None
+    max_abs_clock_skew_s: float | None
+
+
+class StreamRow(SummaryColumns):
     id: UUID
     employee_id: UUID
     employee_name: str
@@ -244,19 +262,6 @@ class StreamRow(RunningTotals):
     status: StreamStatus
     created_at: AwareDatetime
     closed_at: AwareDatetime | None
-    started_at: AwareDatetime | None
-    batches: int
-    samples: int
-    readings: int
-    absent: int
-    max_seq: int | None
-    last_at: AwareDatetime | None
-    last_heart_rate_bpm: float | None
-    last_spo2_pct: float | None
-    last_quality: float | None
-    last_received_at: AwareDatetime | None
-    clock_skew_s: float | None
-    max_abs_clock_skew_s: float | None
 
 
 class AlertRow(BaseModel):
@@ -297,23 +302,10 @@ class TotalsRow(RunningTotals):
     alert_level: Level | None
 
 
-class SummaryUpdate(RunningTotals):
+class SummaryUpdate(SummaryColumns):
     """A stream's summary columns once one more batch is stored (the stream's totals as read,
     plus the batch: written only while the stream still holds as many batches as when read)."""
 
-    started_at: AwareDatetime | None
-    batches: int
-    samples: int
-    readings: int
-    absent: int
-    max_seq: int | None
-    last_at: AwareDatetime | None
-    last_heart_rate_bpm: float | None
-    last_spo2_pct: float | None
-    last_quality: float | None
-    last_received_at: AwareDatetime
-    clock_skew_s: float
-    max_abs_clock_skew_s: float
     alert_level: Level | None
 
     def totals(self) -> TotalsRow:
