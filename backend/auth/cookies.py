@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Response
+from datetime import datetime
+
+from fastapi import Request, Response
 
 from backend.auth.schemas import IssuedSession
 from backend.core.config import Settings
@@ -13,24 +15,25 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 def set_session_cookies(response: Response, issued: IssuedSession, settings: Settings) -> None:
+    _set(response, issued.token, issued.csrf_token, issued.expires_at, settings)
+
+
+def extend_session_cookies(
+    request: Request, response: Response, expires_at: datetime, settings: Settings
+) -> None:
+    """Give the browser's session cookies (the ones this request carried) the session's new end."""
+    token, csrf = request.cookies.get(SESSION_COOKIE), request.cookies.get(CSRF_COOKIE)
+    if token and csrf:
+        _set(response, token, csrf, expires_at, settings)
+
+
+def _set(response: Response, token: str, csrf: str, expires_at: datetime, settings: Settings) -> None:
     secure = settings.cookies_secure
     response.set_cookie(
-        SESSION_COOKIE,
-        issued.token,
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        path="/",
-        expires=issued.expires_at,
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/", expires=expires_at
     )
     response.set_cookie(
-        CSRF_COOKIE,
-        issued.csrf_token,
-        httponly=False,
-        samesite="strict",
-        secure=secure,
-        path="/",
-        expires=issued.expires_at,
+        CSRF_COOKIE, csrf, httponly=False, samesite="strict", secure=secure, path="/", expires=expires_at
     )
 
 

@@ -53,13 +53,20 @@ INSERT INTO auth_session (user_id, token_hash, csrf_hash, via, expires_at) VALUE
 RETURNING id
 """
 GET_SESSION = f"""
-SELECT s.id AS session_id, s.user_id, s.csrf_hash, s.expires_at, {_USER_COLUMNS}
+SELECT s.id AS session_id, s.user_id, s.csrf_hash, s.created_at AS session_created_at, s.expires_at,
+       {_USER_COLUMNS}
 FROM auth_session s
 JOIN app_user u ON u.id = s.user_id
 JOIN organisation o ON o.id = u.organisation_id
 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL
 """
 REVOKE_SESSION = "UPDATE auth_session SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL"
+# A live session's end moved to $2 (only later, never earlier); returns the end now in force.
+EXTEND_SESSION = """
+UPDATE auth_session SET expires_at = greatest(expires_at, $2)
+WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()
+RETURNING expires_at
+"""
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -146,10 +153,20 @@ async def get_session(conn: asyncpg.Connection, token_hash: bytes) -> tuple[Sess
     if row is None:
         return None
     session = Session(
-        id=row["session_id"], user_id=row["user_id"], csrf_hash=row["csrf_hash"], expires_at=row["expires_at"]
+        id=row["session_id"],
+        user_id=row["user_id"],
+        csrf_hash=row["csrf_hash"],
+        created_at=row["session_created_at"],
+        expires_at=row["expires_at"],
     )
     return session, _user(row)
 
 
 async def revoke_session(conn: asyncpg.Connection, session_id: UUID) -> None:
     await conn.execute(REVOKE_SESSION, session_id)
+
+
+async def extend_session(conn: asyncpg.Connection, session_id: UUID, until: datetime) -> datetime | None:
+    """The session's end once moved to ``until`` (if later); None when it has ended meanwhile."""
+    expires_at: datetime | None = await conn.fetchval(EXTEND_SESSION, session_id, until)
+    return expires_at

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 from backend.audit import service as audit
 from backend.audit.schemas import AccessLogEntry
 from backend.auth import service
-from backend.auth.cookies import clear_session_cookies, set_session_cookies
+from backend.auth.cookies import clear_session_cookies, extend_session_cookies, set_session_cookies
 from backend.auth.deps import AppSettings, CurrentSession, CurrentUser
-from backend.auth.schemas import LoginRequest, LoginResponse, UserRead
+from backend.auth.schemas import LoginRequest, LoginResponse, SessionStatus, UserRead
 from backend.core.openapi import errors
 from backend.db.deps import Conn
 
@@ -44,6 +44,25 @@ async def logout(found: CurrentSession, conn: Conn, response: Response) -> Respo
     response.status_code = 204
     clear_session_cookies(response)
     return response
+
+
+@router.get("/auth/session", response_model=SessionStatus, responses=errors(401))
+async def session_status(found: CurrentSession, settings: AppSettings) -> SessionStatus:
+    """When this session ends, and whether it can still be extended (pages warn before the end)."""
+    return service.session_status(found[0], settings)
+
+
+@router.post("/auth/session/extend", response_model=SessionStatus, responses=errors(401, 403))
+async def extend_session(
+    found: CurrentSession, request: Request, response: Response, conn: Conn, settings: AppSettings
+) -> SessionStatus:
+    """Stay signed in: the session ends `session_hours` from now, but never later than
+    `session_max_hours` after sign-in. A browser's cookies are renewed to match."""
+    session, user = found
+    status = await service.extend_session(conn, session, user, settings)
+    if "authorization" not in request.headers:
+        extend_session_cookies(request, response, status.expires_at, settings)
+    return status
 
 
 @router.get("/me", response_model=UserRead, responses=errors(401))

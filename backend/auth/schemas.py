@@ -52,7 +52,16 @@ class Session(BaseModel):
     id: UUID
     user_id: UUID
     csrf_hash: bytes
+    created_at: AwareDatetime
     expires_at: AwareDatetime
+
+
+class SessionStatus(BaseModel):
+    """When this session ends, and until when it may be extended."""
+
+    expires_at: AwareDatetime
+    latest_expiry: AwareDatetime  # extending never moves the end past this
+    can_extend: bool
 
 
 class LoginRequest(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -20,12 +20,13 @@ from backend.auth.schemas import (
     OrgKind,
     Role,
     Session,
+    SessionStatus,
     User,
 )
 from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
 from backend.core.config import Settings
-from backend.core.errors import NotFound
+from backend.core.errors import NotFound, Unauthenticated
 
 IP_FAILURE_LIMIT = 100
 
@@ -188,6 +189,34 @@ async def ensure_employee(
 
 async def authenticate(conn: asyncpg.Connection, token: str) -> tuple[Session, User] | None:
     return await queries.get_session(conn, token_hash(token))
+
+
+def _latest_expiry(session: Session, settings: Settings) -> datetime:
+    return session.created_at + timedelta(hours=settings.session_max_hours)
+
+
+def session_status(session: Session, settings: Settings) -> SessionStatus:
+    latest = _latest_expiry(session, settings)
+    return SessionStatus(
+        expires_at=session.expires_at, latest_expiry=latest, can_extend=session.expires_at < latest
+    )
+
+
+async def extend_session(
+    conn: asyncpg.Connection, session: Session, user: User, settings: Settings
+) -> SessionStatus:
+    """Move the session's end to ``session_hours`` from now, never past ``session_max_hours`` after
+    sign-in (a stolen token cannot be kept alive for ever); audited."""
+    latest = _latest_expiry(session, settings)
+    until = min(utc_now() + timedelta(hours=settings.session_hours), latest)
+    async with conn.transaction():
+        expires_at = await queries.extend_session(conn, session.id, until)
+        if expires_at is None:
+            raise Unauthenticated("Your session has ended. Sign in again.")
+        await audit.record(
+            conn, user.actor(), "auth.session.extend", "app_user", user.id, subject_user_id=user.id
+        )
+    return SessionStatus(expires_at=expires_at, latest_expiry=latest, can_extend=expires_at < latest)
 
 
 async def logout(conn: asyncpg.Connection, session: Session, user: User) -> None:

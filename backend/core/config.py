@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool | None = None
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Extending a session moves its end to session_hours from now, never past this long after sign-in.
+    session_max_hours: int = Field(default=24, ge=1, le=24 * 90)
     login_max_failures: int = Field(default=10, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     employee_link_days: int = Field(default=14, ge=1, le=90)

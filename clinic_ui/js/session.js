@@ -4,6 +4,7 @@ import { ApiError, get, post } from './api.js';
 import { byId, replace } from './dom.js';
 import { ROLE, label } from './labels.js';
 import { showNav } from './nav.js';
+import { watchSession } from './session-timeout.js';
 
 const HOME = {
   manager: 'referrals.html',
@@ -35,6 +36,7 @@ export function showAccount(user) {
   replace(byId('account-name'), `${name} (${label(ROLE, user.role)})`);
   bar.hidden = false;
   showNav(user);
+  watchSession();
   const button = byId('sign-out');
   if (button.dataset.wired) return;
   button.dataset.wired = 'true';

@@ -373,3 +373,46 @@ async def test_report_release_from_the_referral_page_checks_the_report(
     assert versions >= 1
     assert tab.errors == []
     await tab.context.close()
+
+
+async def test_warned_before_the_session_ends_and_can_stay_signed_in(
+    browser: Browser, server: Server, conn
+) -> None:
+    """WCAG 2.2.1: two minutes before the end a dialog offers more time; at the longest a session
+    may last it says so instead."""
+    world = await make_world(conn)
+    tab = await open_tab(browser, server)
+    page = tab.page
+    await sign_in(page, world.users["clinician"].email)
+    await expect(page.get_by_role("heading", name="Referral queue", level=1)).to_be_visible()
+    user_id = world.users["clinician"].id
+    await conn.execute(
+        "UPDATE auth_session SET expires_at = now() + interval '90 seconds' WHERE user_id = $1", user_id
+    )
+    await page.reload()
+    dialog = page.get_by_role("alertdialog", name="Your session is about to end")
+    await expect(dialog).to_be_visible()
+    await expect(dialog).to_contain_text("Anything you have not saved will be lost.")
+    stay = dialog.get_by_role("button", name="Stay signed in")
+    await expect(stay).to_be_focused()
+    await stay.click()
+    await expect(dialog).to_have_count(0)
+    await expect(page.get_by_role("status")).to_contain_text("You will stay signed in until")
+    left = await conn.fetchval(
+        "SELECT expires_at - now() FROM auth_session WHERE user_id = $1 AND revoked_at IS NULL", user_id
+    )
+    assert left > timedelta(hours=11)
+
+    await conn.execute(
+        "UPDATE auth_session SET created_at = now() - interval '23 hours 59 minutes',"
+        " expires_at = now() + interval '60 seconds' WHERE user_id = $1",
+        user_id,
+    )
+    await page.reload()
+    final = page.get_by_role("alertdialog", name="Your session is about to end")
+    await expect(final).to_contain_text("cannot stay signed in longer")
+    await expect(final.get_by_role("button", name="Stay signed in")).to_have_count(0)
+    await final.get_by_role("button", name="I understand").click()
+    await expect(final).to_have_count(0)
+    assert tab.errors == []
+    await tab.context.close()
