@@ -25,6 +25,7 @@ from backend.db import pubsub
 from backend.notify import service as notify
 from backend.referrals import attachments, disclosure, queries, transitions, validation
 from backend.referrals.errors import (
+    AttachmentRejected,
     AttachmentTooLarge,
     LinkInvalid,
     ReferralForbidden,
@@ -134,6 +135,21 @@ async def _use_case(
         raise
     except (ReferralForbidden, ReferralStateConflict):
         await _denied(conn, user, action, referral_id, "denied")
+        raise
+    except (ReferralInvalid, AttachmentRejected, AttachmentTooLarge):
+        await _denied(conn, user, action, referral_id, "invalid")
+        raise
+
+
+@asynccontextmanager
+async def _audited_invalid(
+    conn: asyncpg.Connection, user: User, action: str, referral_id: UUID
+) -> AsyncIterator[None]:
+    """For checks made before a use-case starts: an invalid request is audited, then refused."""
+    try:
+        yield
+    except (ReferralInvalid, AttachmentRejected, AttachmentTooLarge):
+        await _denied(conn, user, action, referral_id, "invalid")
         raise
 
 
@@ -262,16 +278,19 @@ async def transition(
 ) -> ReferralRead:
     """A state change asked for through the transitions endpoint."""
     endpoint = transitions.REPORT_ACTIONS.get(request.action)
-    if endpoint is not None:
-        raise ReferralInvalid(
-            f"'{request.action}' is a report step: use POST /api/v1/referrals/{referral_id}/{endpoint}.",
-            errors=[{"field": "action", "message": f"use the {endpoint} endpoint", "type": "enum"}],
-        )
-    if request.action not in transitions.API_ACTIONS or request.action == "submit":
-        raise ReferralInvalid(
-            f"Unknown action {request.action!r}.",
-            errors=[{"field": "action", "message": "unknown action; see allowed_actions", "type": "enum"}],
-        )
+    async with _audited_invalid(conn, user, "referral.transition", referral_id):
+        if endpoint is not None:
+            raise ReferralInvalid(
+                f"'{request.action}' is a report step: use POST /api/v1/referrals/{referral_id}/{endpoint}.",
+                errors=[{"field": "action", "message": f"use the {endpoint} endpoint", "type": "enum"}],
+            )
+        if request.action not in transitions.API_ACTIONS or request.action == "submit":
+            raise ReferralInvalid(
+                f"Unknown action {request.action!r}.",
+                errors=[
+                    {"field": "action", "message": "unknown action; see allowed_actions", "type": "enum"}
+                ],
+            )
     return await apply_transition(conn, user, referral_id, request)
 
 
@@ -475,11 +494,12 @@ async def add_attachment(
     data: bytes,
     settings: Settings,
 ) -> Attachment:
-    if len(data) > settings.attachment_max_bytes:
-        raise AttachmentTooLarge(
-            f"Each file may be at most {settings.attachment_max_bytes // (1024 * 1024)} MB."
-        )
-    checked = await attachments.check(data, settings.attachment_scan_command)
+    async with _audited_invalid(conn, user, "referral.attachment.add", referral_id):
+        if len(data) > settings.attachment_max_bytes:
+            raise AttachmentTooLarge(
+                f"Each file may be at most {settings.attachment_max_bytes // (1024 * 1024)} MB."
+            )
+        checked = await attachments.check(data, settings.attachment_scan_command)
     async with _use_case(conn, user, "referral.attachment.add", referral_id):
         # Locked: concurrent uploads to one referral are counted against its total one after another.
         referral = await _load(conn, user, referral_id, lock=True)

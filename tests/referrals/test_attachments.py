@@ -104,12 +104,13 @@ async def stored(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def audit_count(conn: asyncpg.Connection, referral_id: str, action: str) -> int:
+async def audit_count(conn: asyncpg.Connection, referral_id: str, action: str, outcome: str = "ok") -> int:
     count: int = await conn.fetchval(
         "SELECT count(*) FROM audit_event WHERE entity = 'referral' AND entity_id = $1 AND action = $2"
-        " AND outcome = 'ok'",
+        " AND outcome = $3",
         referral_id,
         action,
+        outcome,
     )
     return count
 
@@ -184,6 +185,7 @@ async def test_other_content_is_refused_and_nothing_stored(
         assert [e["field"] for e in response.json()["errors"]] == ["file"], filename
     assert await stored(conn) == []
     assert await audit_count(conn, referral_id, "referral.attachment.add") == 0
+    assert await audit_count(conn, referral_id, "referral.attachment.add", "invalid") == len(cases)
 
 
 async def test_unknown_kind_is_refused(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
@@ -199,6 +201,7 @@ async def test_a_file_over_10_mb_is_refused(client: httpx.AsyncClient, conn: asy
     too_big = await upload(client, headers, referral_id, pdf(10 * MB + 1))
     assert too_big.status_code == 413, too_big.text
     assert await stored(conn) == []
+    assert await audit_count(conn, referral_id, "referral.attachment.add", "invalid") == 1
     exactly = await upload(client, headers, referral_id, pdf(10 * MB))
     assert exactly.status_code == 201, exactly.text
     assert [a["size_bytes"] for a in await stored(conn)] == [10 * MB]

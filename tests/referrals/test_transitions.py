@@ -575,6 +575,7 @@ async def test_unknown_and_internal_actions_are_invalid(
         )
         assert response.status_code == 422, (action, response.text)
         assert [e["field"] for e in response.json()["errors"]] == ["action"], action
+    assert (await audit_outcomes(conn, referral_id)).get(("referral.transition", "invalid")) == 4
     missing = await client.post(
         f"/api/v1/referrals/{referral_id}/transitions", json={}, headers=team.headers["clinician"]
     )
