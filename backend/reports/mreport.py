@@ -158,6 +158,15 @@ class ReportConsent(BaseModel):
     information_given: Annotated[str, Field(min_length=10, max_length=2000), AfterValidator(_no_nul)]
 
 
+class ReportDraft(BaseModel):
+    """The report as the clinician is writing it: what was saved, and what it must answer."""
+
+    content: ReportContent
+    consent: ReportConsent | None
+    questions: list[str]  # the referral's questions, each needing an answer
+    editable: bool  # only while drafting (consultation or report drafting)
+
+
 class Section(BaseModel):
     key: str
     title: str

@@ -25,7 +25,7 @@ from backend.referrals.schemas import ReferralRead, TransitionRequest
 from backend.referrals.transitions import Status
 from backend.reports import mreport, mreport_render, queries
 from backend.reports.errors import ReportConflict, ReportForbidden, ReportInvalid, ReportNotFound
-from backend.reports.mreport import ReferralFacts, ReportConsent, ReportContent, ReportView
+from backend.reports.mreport import ReferralFacts, ReportConsent, ReportContent, ReportDraft, ReportView
 from backend.reports.render import Stamp, content_hash, file_hash
 
 DRAFTING = frozenset({Status.IN_CONSULTATION, Status.REPORT_DRAFTING})
@@ -104,6 +104,30 @@ async def record_consent(
             subject_email=referral.employee_email,
         )
     return consent
+
+
+async def draft(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReportDraft:
+    """The clinician's working copy (empty until first saved); the read is audited."""
+    _clinician(user)
+    async with conn.transaction():
+        referral = await referral_service.get(conn, user, referral_id)
+        row = await queries.get_report(conn, referral_id, lock=False)
+        await audit.record(
+            conn,
+            user.actor(),
+            "report.draft.read",
+            "referral",
+            referral_id,
+            subject_email=referral.employee_email,
+        )
+    content = ReportContent.model_validate(row["content"] or {}) if row else ReportContent()
+    consent = ReportConsent.model_validate(row["consent"]) if row and row["consent"] else None
+    return ReportDraft(
+        content=content,
+        consent=consent,
+        questions=mreport.questions_asked(referral.form),
+        editable=referral.status in DRAFTING,
+    )
 
 
 async def save_draft(

@@ -13,7 +13,7 @@ from backend.db.deps import Conn
 from backend.reports import aggregate, mreport_service, service
 from backend.reports.aggregate import AggregateReport
 from backend.reports.errors import ReportInvalid
-from backend.reports.mreport import ReportConsent, ReportContent, ReportView
+from backend.reports.mreport import ReportConsent, ReportContent, ReportDraft, ReportView
 from backend.reports.render import file_hash
 from backend.reports.schemas import AddendumRequest, CorrectionRequest, ReleaseRequest, Verification
 
@@ -145,6 +145,17 @@ async def record_consent(
     clinical
     detail that may be shared (C3, off unless listed). Every version is kept."""
     return await mreport_service.record_consent(conn, user, referral_id, body)
+
+
+@router.get(
+    "/referrals/{referral_id}/report/draft",
+    response_model=ReportDraft,
+    responses=errors(401, 403, 404),
+    tags=["referrals"],
+)
+async def report_draft(referral_id: UUID, user: CurrentUser, conn: Conn) -> ReportDraft:
+    """The clinician's working copy: the saved content and consent, and the questions to answer."""
+    return await mreport_service.draft(conn, user, referral_id)
 
 
 @router.put(

@@ -242,3 +242,23 @@ async def test_addendum_answers_a_clarification(client: httpx.AsyncClient, conn)
     text = pdf_text((await client.get(f"/api/v1/referrals/{rid}/report.pdf", headers=manager)).content)
     assert "ADDENDUM-MARKER" in text
     assert re.search(r"Addendum, \d+ \w+ \d{4}", text)
+
+
+async def test_the_draft_is_the_clinicians_alone_and_reading_it_is_audited(client: httpx.AsyncClient, conn):
+    world, _manager, nurse, rid = await drafting(client, conn)
+    draft = await client.get(f"/api/v1/referrals/{rid}/report/draft", headers=nurse)
+    assert draft.status_code == 200, draft.text
+    body = draft.json()
+    assert body["editable"] is True
+    assert body["content"]["prognosis"] == content()["prognosis"]
+    assert body["consent"]["recipients"] == [world.users["manager"].email]
+    assert "Can they drive a forklift?" in body["questions"]
+    for role in ("manager", "client_admin", "employee", "provider_admin"):
+        refused = await client.get(
+            f"/api/v1/referrals/{rid}/report/draft", headers=await login(client, world.users[role])
+        )
+        assert refused.status_code in (403, 404), (role, refused.text)
+    reads = await conn.fetchval(
+        "SELECT count(*) FROM audit_event WHERE action = 'report.draft.read' AND entity_id = $1", rid
+    )
+    assert reads == 1

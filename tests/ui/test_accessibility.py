@@ -75,6 +75,17 @@ async def triage_referral(page: Page, world: World, rid: str) -> None:
     await expect(page.get_by_role("form", name="Triage")).to_be_visible()
 
 
+async def report_editor(page: Page, world: World, rid: str) -> None:
+    conn = page.context.ohc_conn  # type: ignore[attr-defined]
+    await conn.execute("UPDATE referral SET status = 'REPORT_DRAFTING' WHERE id = $1::uuid", rid)
+    await triage_queue(page, world, rid)
+    await page.goto(f"/triage.html#referral={rid}&status=")
+    report = page.get_by_role("form", name="2. The report")
+    await report.get_by_role("button", name="Save report").click()  # no consent yet: the summary shows
+    await expect(report.get_by_role("alert")).to_be_visible()
+    await conn.execute("UPDATE referral SET status = 'AWAITING_TRIAGE' WHERE id = $1::uuid", rid)
+
+
 async def session_warning(page: Page, world: World, rid: str) -> None:
     await triage_queue(page, world, rid)
     conn = page.context.ohc_conn  # type: ignore[attr-defined]
@@ -118,6 +129,7 @@ VISITS: dict[str, Visit] = {
     "new referral with errors": new_referral_with_errors,
     "triage queue": triage_queue,
     "triage referral": triage_referral,
+    "report editor": report_editor,
     "session warning": session_warning,
     "surveillance": surveillance,
     "dashboard": dashboard,

@@ -416,3 +416,77 @@ async def test_warned_before_the_session_ends_and_can_stay_signed_in(
     await expect(final).to_have_count(0)
     assert tab.errors == []
     await tab.context.close()
+
+
+async def test_clinician_writes_the_report_on_the_referral_page(
+    browser: Browser, server: Server, client: httpx.AsyncClient, conn
+) -> None:
+    """Consent first, then the report with an answer to each question; the saved report passes
+    the completeness check and the referral moves on."""
+    world = await make_world(conn)
+    manager, nurse = (
+        await login(client, world.users["manager"]),
+        await login(client, world.users["clinician"]),
+    )
+    rid = (await make_referral(client, manager))["id"]
+    for body in (
+        {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
+        {"action": "book", "appointment_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+        {"action": "start", "consent_to_assessment": True},
+        {"action": "finish_consultation", "release_choice": "release"},
+    ):
+        moved = await client.post(f"/api/v1/referrals/{rid}/transitions", json=body, headers=nurse)
+        assert moved.status_code == 200, moved.text
+
+    tab = await open_tab(browser, server, width=375)
+    page = tab.page
+    await sign_in(page, world.users["clinician"].email)
+    await expect(page.get_by_role("heading", name="Referral queue", level=1)).to_be_visible()
+    await page.goto(f"/triage.html#referral={rid}&status=")
+    report = page.get_by_role("form", name="2. The report")
+    await report.get_by_label("Current functional capability").fill("Can stand for an hour.")
+    await report.get_by_role("button", name="Save report").click()
+    await expect(report.get_by_role("alert")).to_contain_text("Record the employee's consent options first.")
+
+    consent = page.get_by_role("form", name="1. The employee's consent to the report")
+    await consent.get_by_label("Who may receive the report").fill(world.users["manager"].email)
+    await consent.get_by_label("Given verbally and recorded in the notes").check()
+    await consent.get_by_label("What the employee was told").fill("Explained the contents and the recipient.")
+    await consent.get_by_role("button", name="Save consent").click()
+    await expect(consent.get_by_role("status")).to_contain_text("Saved at")
+
+    await report.get_by_label("Date of assessment").fill("2026-11-20")
+    await report.get_by_label("Fit for their role with adjustments").check()
+    answers = report.get_by_label(re.compile("^Answer to: "))
+    for i in range(await answers.count()):
+        await answers.nth(i).fill(f"Answer number {i + 1}.")
+    await report.get_by_label("Adjustments", exact=True).fill("No lifting over 10 kg for six weeks.")
+    await report.get_by_label("Prognosis, future attendance and performance").fill("Full duties in 8 weeks.")
+    await report.get_by_label("Review and follow-up").fill("Review in six weeks.")
+    await report.get_by_role("button", name="Save report").click()
+    await expect(report.get_by_role("status")).to_contain_text("Saved at")
+
+    await (
+        page.get_by_role("form", name="Report ready for release")
+        .get_by_role("button", name="Mark ready")
+        .click()
+    )
+    await expect(page.get_by_role("heading", name="Saved")).to_be_focused()
+    assert await conn.fetchval("SELECT status FROM referral WHERE id = $1", UUID(rid)) == "READY_FOR_RELEASE"
+    stored = await client.get(f"/api/v1/referrals/{rid}/report/draft", headers=nurse)
+    assert stored.status_code == 200, stored.text
+    saved = stored.json()
+    assert saved["editable"] is False
+    assert saved["content"]["functional_capability"] == "Can stand for an hour."
+    assert saved["content"]["fitness_opinion"] == "fit_with_adjustments"
+    assert [a["answer"] for a in saved["content"]["answers"]] == [
+        f"Answer number {i + 1}." for i in range(len(saved["questions"]))
+    ]
+    assert saved["consent"]["recipients"] == [world.users["manager"].email]
+    assert saved["consent"]["sections"]["background"] is True  # ticked by default
+    # Read-only now: the fields are shown but cannot be changed.
+    await expect(
+        page.get_by_role("form", name="2. The report").get_by_label("Review and follow-up")
+    ).to_be_disabled()
+    assert tab.errors == []
+    await tab.context.close()

@@ -9,6 +9,7 @@ import { byId, daysSince, focusOn, formatDateTime, h, replace, serial } from '..
 import { historyPanel } from '../history.js';
 import { GRADE, HAZARD, MODALITY, PRIORITY, REFERRAL_TYPE, STATUS, URGENCY, label } from '../labels.js';
 import { referralView, safetyCriticalHazards } from '../referral-view.js';
+import { reportPanel } from '../report-editor.js';
 import { announce, requireUser } from '../session.js';
 
 const view = byId('view');
@@ -23,6 +24,14 @@ const FILTERS = {
   '': 'All referrals',
 };
 const ACTION_ORDER = ['triage', 'request_info', 'decline'];
+// Where the management report is written (and, later, shown read-only until it goes out).
+const REPORT_STATES = new Set([
+  'IN_CONSULTATION',
+  'REPORT_DRAFTING',
+  'AWAITING_FME',
+  'EMPLOYEE_REVIEW',
+  'READY_FOR_RELEASE',
+]);
 let filter = 'AWAITING_TRIAGE';
 let pendingNotice = null;
 
@@ -174,11 +183,13 @@ async function showReferral(id) {
       },
     },
   );
+  const report = REPORT_STATES.has(referral.status) ? await reportPanel(referral) : null;
   replace(
     view,
     h('p', {}, h('a', { href: `#status=${filter}` }, 'Back to the queue')),
     heading,
     facts(referral),
+    report,
     forms.length
       ? h(
           'section',
