@@ -315,6 +315,22 @@ async def test_sign_in_explains_wrong_password_and_throttling(browser: Browser, 
     await tab.context.close()
 
 
+async def referral_at_report_drafting(
+    client: httpx.AsyncClient, manager: dict[str, str], nurse: dict[str, str]
+) -> str:
+    """A submitted referral taken through the API to the report being written (direct release)."""
+    rid: str = (await make_referral(client, manager))["id"]
+    for body in (
+        {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
+        {"action": "book", "appointment_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+        {"action": "start", "consent_to_assessment": True},
+        {"action": "finish_consultation", "release_choice": "release"},
+    ):
+        moved = await client.post(f"/api/v1/referrals/{rid}/transitions", json=body, headers=nurse)
+        assert moved.status_code == 200, moved.text
+    return rid
+
+
 async def test_report_release_from_the_referral_page_checks_the_report(
     browser: Browser, server: Server, client: httpx.AsyncClient, conn
 ) -> None:
@@ -325,15 +341,7 @@ async def test_report_release_from_the_referral_page_checks_the_report(
         await login(client, world.users["manager"]),
         await login(client, world.users["clinician"]),
     )
-    rid = (await make_referral(client, manager))["id"]
-    for body in (
-        {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
-        {"action": "book", "appointment_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
-        {"action": "start", "consent_to_assessment": True},
-        {"action": "finish_consultation", "release_choice": "release"},
-    ):
-        moved = await client.post(f"/api/v1/referrals/{rid}/transitions", json=body, headers=nurse)
-        assert moved.status_code == 200, moved.text
+    rid = await referral_at_report_drafting(client, manager, nurse)
     manager_email = world.users["manager"].email
     consented = await client.put(
         f"/api/v1/referrals/{rid}/report/consent", json=report_helpers.consent(manager_email), headers=nurse
@@ -428,15 +436,7 @@ async def test_clinician_writes_the_report_on_the_referral_page(
         await login(client, world.users["manager"]),
         await login(client, world.users["clinician"]),
     )
-    rid = (await make_referral(client, manager))["id"]
-    for body in (
-        {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
-        {"action": "book", "appointment_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
-        {"action": "start", "consent_to_assessment": True},
-        {"action": "finish_consultation", "release_choice": "release"},
-    ):
-        moved = await client.post(f"/api/v1/referrals/{rid}/transitions", json=body, headers=nurse)
-        assert moved.status_code == 200, moved.text
+    rid = await referral_at_report_drafting(client, manager, nurse)
 
     tab = await open_tab(browser, server, width=375)
     page = tab.page
