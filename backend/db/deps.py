@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, cast
 
@@ -13,6 +14,7 @@ from backend.core.errors import Unavailable
 from backend.db.pubsub import Hub
 
 _RETRY = "The database is unavailable; please retry shortly."
+_WAIT_S = 10.0  # longest wait for a connection before answering 503
 _LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError, OSError, TimeoutError)
 
 
@@ -24,24 +26,35 @@ async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
     so that clients know to retry.
     """
     pool: asyncpg.Pool = request.app.state.pool
-    try:
-        proxy = await pool.acquire(timeout=10)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise Unavailable(_RETRY) from exc
-    # A pooled connection proxies every Connection method; the stubs type it separately.
-    conn = cast(asyncpg.Connection, proxy)
-    try:
-        yield conn
-    except _LOST as exc:
-        raise Unavailable(_RETRY) from exc
-    except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
-        # asyncpg reports a connection the server has just terminated as an interface or internal
-        # state error (the pool may have detached it already): when it is gone, it is an outage.
-        if _gone(conn):
+    gate: asyncio.Semaphore = request.app.state.pool_gate
+    if gate.locked():  # every connection is in use: wait in line, first come, first served
+        try:
+            await asyncio.wait_for(gate.acquire(), _WAIT_S)
+        except TimeoutError as exc:
             raise Unavailable(_RETRY) from exc
-        raise
+    else:
+        await gate.acquire()  # returns at once
+    try:
+        try:
+            proxy = await pool.acquire(timeout=_WAIT_S)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise Unavailable(_RETRY) from exc
+        # A pooled connection proxies every Connection method; the stubs type it separately.
+        conn = cast(asyncpg.Connection, proxy)
+        try:
+            yield conn
+        except _LOST as exc:
+            raise Unavailable(_RETRY) from exc
+        except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
+            # asyncpg reports a connection the server has just terminated as an interface or
+            # internal state error (the pool may have detached it already): then it is an outage.
+            if _gone(conn):
+                raise Unavailable(_RETRY) from exc
+            raise
+        finally:
+            await pool.release(proxy)
     finally:
-        await pool.release(proxy)
+        gate.release()
 
 
 def _gone(conn: asyncpg.Connection) -> bool:
