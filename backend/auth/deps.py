@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from backend.auth import service
 from backend.auth.cookies import CSRF_HEADER, SESSION_COOKIE
@@ -28,7 +29,8 @@ async def get_settings(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if the request has one."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -37,7 +39,7 @@ def _bearer(request: Request) -> str | None:
 
 
 async def get_session(request: Request, conn: Conn) -> tuple[Session, User]:
-    token = _bearer(request)
+    token = bearer_token(request)
     via_cookie = token is None
     if token is None:
         token = request.cookies.get(SESSION_COOKIE)

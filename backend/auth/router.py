@@ -10,7 +10,7 @@ from backend.audit import service as audit
 from backend.audit.schemas import AccessLogEntry
 from backend.auth import service
 from backend.auth.cookies import clear_session_cookies, extend_session_cookies, set_session_cookies
-from backend.auth.deps import AppSettings, CurrentSession, CurrentUser
+from backend.auth.deps import AppSettings, CurrentSession, CurrentUser, bearer_token
 from backend.auth.schemas import LoginRequest, LoginResponse, SessionStatus, UserRead
 from backend.core.openapi import errors
 from backend.db.deps import Conn
@@ -60,7 +60,7 @@ async def extend_session(
     `session_max_hours` after sign-in. A browser's cookies are renewed to match."""
     session, user = found
     status = await service.extend_session(conn, session, user, settings)
-    if "authorization" not in request.headers:
+    if bearer_token(request) is None:  # signed in by cookie: the browser's cookies get the new end
         extend_session_cookies(request, response, status.expires_at, settings)
     return status
 

@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 
 from backend.auth import service as auth_service
 from backend.auth.cookies import SESSION_COOKIE
+from backend.auth.deps import bearer_token
 from backend.clinics import joining
 from backend.clinics.joining import Caller
 from backend.core.errors import Unauthenticated
@@ -23,16 +24,11 @@ GUEST_COOKIE = "ohc_guest"
 _MAX_TOKEN = 200
 
 
-def _bearer(connection: HTTPConnection) -> str | None:
-    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
 async def identify(
     conn: asyncpg.Connection, connection: HTTPConnection, token: str | None = None
 ) -> Caller | None:
     """Bearer token or explicit token (user session first, then guest pass), else the cookies."""
-    explicit = token or _bearer(connection)
+    explicit = token or bearer_token(connection)
     candidates = [explicit] if explicit else []
     if not explicit:
         candidates = [

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from backend.auth.deps import get_session
+from backend.auth.deps import bearer_token, get_session
 from backend.auth.schemas import User
 from backend.core.errors import Unauthenticated
 from backend.db.deps import Conn
@@ -19,13 +19,8 @@ from backend.readings.service import Writer
 _MAX_TOKEN = 200
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
 async def get_writer(request: Request, conn: Conn) -> Writer:
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is not None and token.startswith(service.DEVICE_TOKEN_PREFIX):
         if len(token) > _MAX_TOKEN:
             raise Unauthenticated(service.DEVICE_REFUSED)
