@@ -62,8 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pool = await pool.create_pool(
         dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max, role=role
     )
-    # Requests queue for connections first come, first served (asyncpg's own queue lets a newly
-    # arrived request take a connection ahead of those already waiting).
+    # Requests queue for connections first come, first served (backend.db.deps).
     app.state.pool_gate = asyncio.Semaphore(settings.db_pool_max)
     app.state.hub = Hub(dsn)
     await app.state.hub.start()

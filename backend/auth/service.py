@@ -196,10 +196,11 @@ def _latest_expiry(session: Session, settings: Settings) -> datetime:
 
 
 def session_status(session: Session, settings: Settings) -> SessionStatus:
-    latest = _latest_expiry(session, settings)
-    return SessionStatus(
-        expires_at=session.expires_at, latest_expiry=latest, can_extend=session.expires_at < latest
-    )
+    return _status(session.expires_at, _latest_expiry(session, settings))
+
+
+def _status(expires_at: datetime, latest: datetime) -> SessionStatus:
+    return SessionStatus(expires_at=expires_at, latest_expiry=latest, can_extend=expires_at < latest)
 
 
 async def extend_session(
@@ -216,7 +217,7 @@ async def extend_session(
         await audit.record(
             conn, user.actor(), "auth.session.extend", "app_user", user.id, subject_user_id=user.id
         )
-    return SessionStatus(expires_at=expires_at, latest_expiry=latest, can_extend=expires_at < latest)
+    return _status(expires_at, latest)
 
 
 async def logout(conn: asyncpg.Connection, session: Session, user: User) -> None:

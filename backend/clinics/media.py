@@ -154,7 +154,7 @@ class PeerRegistry:
         self._peers.add(peer)
         try:
             return peer, await peer.answer(offer)
-        except Exception:
+        except BaseException:  # failed or cancelled: the peer never outlives its negotiation
             await self.release(peer, "negotiation failed")
             raise
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, cast
 
 import asyncpg
@@ -26,15 +27,7 @@ async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
     so that clients know to retry.
     """
     pool: asyncpg.Pool = request.app.state.pool
-    gate: asyncio.Semaphore = request.app.state.pool_gate
-    if gate.locked():  # every connection is in use: wait in line, first come, first served
-        try:
-            await asyncio.wait_for(gate.acquire(), _WAIT_S)
-        except TimeoutError as exc:
-            raise Unavailable(_RETRY) from exc
-    else:
-        await gate.acquire()  # returns at once
-    try:
+    async with _turn(request.app.state.pool_gate):
         try:
             proxy = await pool.acquire(timeout=_WAIT_S)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -53,6 +46,21 @@ async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
             raise
         finally:
             await pool.release(proxy)
+
+
+@asynccontextmanager
+async def _turn(gate: asyncio.Semaphore) -> AsyncIterator[None]:
+    """Wait for a connection first come, first served (asyncpg's own queue lets a request that
+    has just arrived take a freed connection ahead of those waiting); 503 after ``_WAIT_S``."""
+    if gate.locked():
+        try:
+            await asyncio.wait_for(gate.acquire(), _WAIT_S)
+        except TimeoutError as exc:
+            raise Unavailable(_RETRY) from exc
+    else:
+        await gate.acquire()  # returns at once
+    try:
+        yield
     finally:
         gate.release()
 

@@ -122,6 +122,9 @@ async def _denied(
         await _audit(conn, user, action, referral_id, outcome)
 
 
+_INVALID = (ReferralInvalid, AttachmentRejected, AttachmentTooLarge)  # audited as outcome "invalid"
+
+
 @asynccontextmanager
 async def _use_case(
     conn: asyncpg.Connection, user: User, action: str, referral_id: UUID
@@ -136,7 +139,7 @@ async def _use_case(
     except (ReferralForbidden, ReferralStateConflict):
         await _denied(conn, user, action, referral_id, "denied")
         raise
-    except (ReferralInvalid, AttachmentRejected, AttachmentTooLarge):
+    except _INVALID:
         await _denied(conn, user, action, referral_id, "invalid")
         raise
 
@@ -148,7 +151,7 @@ async def _audited_invalid(
     """For checks made before a use-case starts: an invalid request is audited, then refused."""
     try:
         yield
-    except (ReferralInvalid, AttachmentRejected, AttachmentTooLarge):
+    except _INVALID:
         await _denied(conn, user, action, referral_id, "invalid")
         raise
 
