@@ -4,7 +4,7 @@
 
 import { ApiError, get, post } from './api.js';
 import { h } from './dom.js';
-import { ErrorSummary, clearFields, friendly, markField } from './errors.js';
+import { ErrorSummary, clearFields, showApiError, showProblems } from './errors.js';
 import { KINDS } from './form-fields.js';
 import { GRADE, MODALITY, PRIORITY } from './labels.js';
 
@@ -185,7 +185,7 @@ export function actionForm(referral, action, { onDone, level = 3 }) {
       else if (!field.local && value !== undefined) body[field.path.split('.')[1]] = value;
     });
     if (missing.length) {
-      show(summary, form, missing, 'Confirm before continuing.');
+      showProblems(summary, form, missing, 'Confirm before continuing.');
       return;
     }
     button.disabled = true;
@@ -193,37 +193,16 @@ export function actionForm(referral, action, { onDone, level = 3 }) {
       onDone(await take(referral, action, body), action);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      const problems = error.errors.map((p) => ({ ...p, field: `${action}.${p.field}` }));
-      // Problems with something outside this form (a report step's missing report sections)
-      // are told in the server's words.
-      const inForm = problems.every((p) => form.querySelector(`[data-field="${CSS.escape(p.field)}"]`));
-      show(
-        summary,
-        form,
-        problems,
-        error.status === 422 && inForm ? 'Correct the following, then try again.' : error.detail,
-      );
+      // A report step's missing report sections are not fields here: told in the server's words.
+      showApiError(summary, form, error, {
+        path: (name) => `${action}.${name}`,
+        prompt: 'Correct the following, then try again.',
+      });
     } finally {
       button.disabled = false;
     }
   });
   return form;
-}
-
-function show(summary, form, problems, detail) {
-  const items = problems.map((problem) => {
-    const field = form.querySelector(`[data-field="${CSS.escape(problem.field)}"]`);
-    if (!field) return { ...problem, type: 'server', label: '', field: null, control: null };
-    const message = friendly(problem);
-    markField(field, message.charAt(0).toUpperCase() + message.slice(1));
-    return {
-      ...problem,
-      label: field.dataset.label,
-      field,
-      control: field.querySelector('input, textarea, select'),
-    };
-  });
-  summary.show(items, detail);
 }
 
 /** Every action form the referral allows (except those in `skip`). */

@@ -19,6 +19,37 @@ export function friendly(problem) {
   }
 }
 
+/** The text with its first letter in capitals. */
+export const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+const fieldIn = (form, path) => form.querySelector(`[data-field="${CSS.escape(path)}"]`);
+
+/**
+ * Mark each problem's field in `form` (its `field` is the field's data-field path) and list them
+ * all in `summary` under `detail`. A problem with no field in the form is listed in the server's
+ * own words.
+ */
+export function showProblems(summary, form, problems, detail) {
+  const items = problems.map((problem) => {
+    const field = fieldIn(form, problem.field);
+    if (!field) return { ...problem, type: 'server', label: '', field: null, control: null };
+    markField(field, sentence(friendly(problem)));
+    return { ...problem, label: field.dataset.label, field, control: field.querySelector('input, textarea, select') };
+  });
+  summary.show(items, detail);
+}
+
+/**
+ * Show an API refusal on a form: `path` turns the API's field names into the form's paths. When
+ * every problem is a field of this form, `prompt` heads the list; otherwise the server's detail
+ * (e.g. "The report is not complete.") does.
+ */
+export function showApiError(summary, form, error, { path = (name) => name, prompt }) {
+  const problems = error.errors.map((p) => ({ ...p, field: path(p.field) }));
+  const inForm = problems.length > 0 && problems.every((p) => fieldIn(form, p.field));
+  showProblems(summary, form, problems, error.status === 422 && inForm ? prompt : error.detail);
+}
+
 function describedBy(el) {
   return (el.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
 }

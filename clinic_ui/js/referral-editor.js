@@ -5,7 +5,7 @@
 import { ApiError, post, put } from './api.js';
 import { attachmentList, loadAttachments, uploadForm } from './attachments.js';
 import { focusOn, formatDateTime, h, replace } from './dom.js';
-import { ErrorSummary, clearFields, friendly, markField } from './errors.js';
+import { ErrorSummary, clearFields, friendly, markField, sentence } from './errors.js';
 import { KINDS, fieldId } from './form-fields.js';
 import { SECTIONS, getPath, leafFields, sectionComplete, setPath } from './form-model.js';
 import { referralView } from './referral-view.js';
@@ -13,7 +13,6 @@ import { announce } from './session.js';
 
 const REFERRALS = '/api/v1/referrals';
 
-const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 export class ReferralEditor {
   /**

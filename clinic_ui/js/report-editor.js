@@ -5,7 +5,7 @@
 
 import { ApiError, get, put } from './api.js';
 import { h } from './dom.js';
-import { ErrorSummary, clearFields, friendly, markField } from './errors.js';
+import { ErrorSummary, clearFields, showApiError } from './errors.js';
 import { KINDS } from './form-fields.js';
 
 const FITNESS = {
@@ -112,26 +112,16 @@ function editorForm({ prefix, title, specs, initial, button, disabled, toBody, s
       onSaved?.();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      showProblems(form, summary, prefix, error);
+      showApiError(summary, form, error, {
+        // "recipients.0" belongs to the recipients box; "answers.2.answer" to the third answer.
+        path: (name) => `${prefix}.${name.replace(/\.answer$/, '').replace(/^recipients\.\d+$/, 'recipients')}`,
+        prompt: 'Correct the following, then save again.',
+      });
     } finally {
       submit.disabled = false;
     }
   });
   return form;
-}
-
-function showProblems(form, summary, prefix, error) {
-  const items = error.errors.map((problem) => {
-    // "recipients.0" belongs to the recipients box; "answers.2.answer" to the third answer.
-    const path = `${prefix}.${problem.field.replace(/\.answer$/, '').replace(/^recipients\.\d+$/, 'recipients')}`;
-    const field = form.querySelector(`[data-field="${CSS.escape(path)}"]`);
-    if (!field) return { ...problem, type: 'server', label: '', field: null, control: null };
-    const message = friendly(problem);
-    markField(field, message.charAt(0).toUpperCase() + message.slice(1));
-    return { ...problem, label: field.dataset.label, field, control: field.querySelector('input, textarea, select') };
-  });
-  const inForm = items.length > 0 && items.every((item) => item.field);
-  summary.show(items, error.status === 422 && inForm ? 'Correct the following, then save again.' : error.detail);
 }
 
 function consentBody(values, previous) {
