@@ -16,7 +16,10 @@ class OutboxMessage(BaseModel):
     body: str
 
 
-INSERT_MESSAGE = "INSERT INTO outbox_message (channel, recipient, subject, body) VALUES ($1, $2, $3, $4)"
+INSERT_MESSAGE = """
+INSERT INTO outbox_message (channel, recipient, subject, body, provider_id, kind, calendar_ics)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
 CLAIM_UNSENT = """
 SELECT id, channel, recipient, subject, body FROM outbox_message
 WHERE sent_at IS NULL AND attempts < 10
@@ -26,10 +29,27 @@ MARK_SENT = "UPDATE outbox_message SET sent_at = now(), attempts = attempts + 1 
 MARK_FAILED = "UPDATE outbox_message SET attempts = attempts + 1 WHERE id = $1"
 
 
-async def insert_message(
-    conn: asyncpg.Connection, channel: str, recipient: str, subject: str, body: str
-) -> None:
-    await conn.execute(INSERT_MESSAGE, channel, recipient, subject, body)
+class NewMessage(BaseModel):
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    provider_id: UUID | None = None
+    kind: str = "general"
+    calendar_ics: str | None = None
+
+
+async def insert_message(conn: asyncpg.Connection, message: NewMessage) -> None:
+    await conn.execute(
+        INSERT_MESSAGE,
+        message.channel,
+        message.recipient,
+        message.subject,
+        message.body,
+        message.provider_id,
+        message.kind,
+        message.calendar_ics,
+    )
 
 
 async def claim_unsent(conn: asyncpg.Connection, limit: int) -> list[OutboxMessage]:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import cast
+from uuid import UUID
 
 import asyncpg
 
@@ -39,9 +40,32 @@ async def log_headers_sender(message: OutboxMessage) -> None:
 
 
 async def enqueue(
-    conn: asyncpg.Connection, *, recipient: str, subject: str, body: str, channel: str = "email"
+    conn: asyncpg.Connection,
+    *,
+    recipient: str,
+    subject: str,
+    body: str,
+    channel: str = "email",
+    provider_id: UUID | None = None,
+    kind: str = "general",
+    calendar_ics: str | None = None,
 ) -> None:
-    await queries.insert_message(conn, channel, recipient, subject, body)
+    """Queue one message in the caller's transaction.
+
+    ``provider_id`` is the OH provider the message is sent for (its admins see failed deliveries);
+    ``kind`` names the message for operators (e.g. ``referral.submitted``); ``calendar_ics`` is an
+    iCalendar invitation or cancellation delivered with an e-mail.
+    """
+    message = queries.NewMessage(
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        provider_id=provider_id,
+        kind=kind,
+        calendar_ics=calendar_ics,
+    )
+    await queries.insert_message(conn, message)
 
 
 async def deliver_pending(pool: asyncpg.Pool, sender: Sender, *, batch: int = 20) -> int:
