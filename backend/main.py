@@ -26,7 +26,9 @@ from backend.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware
 from backend.core.openapi import Problem
 from backend.db import migrate, pool
 from backend.db.pubsub import Hub
-from backend.notify import service as notify
+from backend.notify import dispatcher as delivery
+from backend.notify import mailbox, senders
+from backend.notify.router import router as messages_router
 from backend.readings.router import router as readings_router
 from backend.readings.ws import router as readings_ws_router
 from backend.referrals.router import OPENAPI_MODELS
@@ -66,8 +68,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pool_gate = asyncio.Semaphore(settings.db_pool_max)
     app.state.hub = Hub(dsn)
     await app.state.hub.start()
-    sender = notify.log_headers_sender if settings.environment == "production" else notify.log_sender
-    dispatcher = asyncio.create_task(notify.run_dispatcher(app.state.pool, sender))
+    dispatcher = asyncio.create_task(
+        delivery.run_dispatcher(
+            app.state.pool,
+            senders.build(settings),
+            delivery.Policy.from_settings(settings),
+            interval_s=settings.mail_poll_seconds,
+        )
+    )
     clinics = await clinics_runtime.start(app.state, app.state.pool, app.state.hub, settings)
     try:
         yield
@@ -108,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(clinics_ws_router)
     app.include_router(surveillance_router)
     app.include_router(reports_router)
+    app.include_router(messages_router)
+    if mailbox.enabled(settings):
+        app.include_router(mailbox.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -62,6 +62,8 @@ async def invite_employee(
         conn,
         recipient=appointment.employee_email,
         subject="Your occupational health video appointment",
+        provider_id=appointment.provider_id,
+        kind="appointment.invitation",
         body=(
             f"Your occupational health appointment with {appointment.clinician_name} is on "
             f"{when(appointment.starts_at)} (UK time), by video.\n"
@@ -79,10 +81,17 @@ async def invite_employee(
             subject="Appointment code",
             body=code_text,
             channel="sms",
+            provider_id=appointment.provider_id,
+            kind="appointment.code",
         )
     else:
         await notify.enqueue(
-            conn, recipient=appointment.employee_email, subject="Your appointment code", body=code_text
+            conn,
+            recipient=appointment.employee_email,
+            subject="Your appointment code",
+            body=code_text,
+            provider_id=appointment.provider_id,
+            kind="appointment.code",
         )
     return invitation
 
@@ -94,6 +103,8 @@ async def notify_manager_booked(conn: asyncpg.Connection, appointment: Appointme
         conn,
         recipient=appointment.referrer_email,
         subject="Occupational health appointment booked",
+        provider_id=appointment.provider_id,
+        kind="appointment.booked",
         body=(
             f"An occupational health appointment has been booked for {appointment.employee_name} on "
             f"{when(appointment.starts_at)} (UK time), by video."
@@ -108,6 +119,8 @@ async def notify_manager_dna(conn: asyncpg.Connection, appointment: AppointmentR
         conn,
         recipient=appointment.referrer_email,
         subject="Occupational health appointment not attended",
+        provider_id=appointment.provider_id,
+        kind="appointment.not_attended",
         body=(
             f"{appointment.employee_name} did not attend the occupational health appointment on "
             f"{when(appointment.starts_at)} (UK time). Occupational health will contact you about "
@@ -131,6 +144,8 @@ async def invite_guest(
             conn,
             recipient=email,
             subject="Invitation to an occupational health video appointment",
+            provider_id=appointment.provider_id,
+            kind="appointment.guest_invitation",
             body=(
                 f"{name}, you are invited to join a video appointment with {appointment.clinician_name} on "
                 f"{when(appointment.starts_at)} (UK time).\nJoin here: {url}\nThis link works once."

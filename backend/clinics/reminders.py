@@ -40,7 +40,12 @@ class OutboxReminders:
             f"if you cannot find it, reply and we will send a new one."
         )
         await notify.enqueue(
-            conn, recipient=appointment.employee_email, subject="Appointment reminder", body=text
+            conn,
+            recipient=appointment.employee_email,
+            subject="Appointment reminder",
+            body=text,
+            provider_id=appointment.provider_id,
+            kind="appointment.reminder",
         )
         if appointment.employee_phone:
             await notify.enqueue(
@@ -49,6 +54,8 @@ class OutboxReminders:
                 subject="Appointment reminder",
                 body=text,
                 channel="sms",
+                provider_id=appointment.provider_id,
+                kind="appointment.reminder",
             )
 
 

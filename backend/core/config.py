@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
+from uuid import UUID
 
 import platformdirs
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -89,6 +92,25 @@ class Settings(BaseSettings):
     readings_device_token_hours: int = Field(default=12, ge=1, le=72)
     readings_alert_bands: list[AlertBand] = Field(default_factory=news2_bands, max_length=50)
     readings_alert_min_readings: int = Field(default=3, ge=1, le=600)
+    # Message delivery (backend.notify): e-mail over SMTP or GOV.UK Notify, SMS through Notify;
+    # "log" writes messages to the log and the demo mailbox (development, test and demo only).
+    mail_sender: Literal["smtp", "notify", "log"] = "log"
+    smtp_host: str | None = Field(default=None, max_length=253)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = Field(default=None, max_length=256)
+    smtp_password: SecretStr | None = None
+    mail_from: str | None = Field(default=None, max_length=320)
+    notify_api_key: SecretStr | None = None
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    # Notify sends only through templates: one e-mail template "((subject))" / "((body))" and one
+    # text-message template "((body))" carry every message.
+    notify_email_template_id: UUID | None = None
+    notify_sms_template_id: UUID | None = None
+    mail_max_attempts: int = Field(default=10, ge=1, le=100)
+    mail_give_up_hours: int = Field(default=48, ge=1, le=24 * 14)
+    mail_retry_base_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    mail_poll_seconds: float = Field(default=2.0, ge=0.05, le=300)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
@@ -99,6 +121,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})")
         if self.turn_urls and self.turn_secret is None:
             raise ValueError("OHCONNECT_TURN_URLS needs OHCONNECT_TURN_SECRET (coturn static-auth-secret)")
+        problem = mail_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -107,3 +132,45 @@ class Settings(BaseSettings):
         if self.secure_cookies is not None:
             return self.secure_cookies
         return self.public_url.startswith("https://")
+
+
+_NOTIFY_KEY_TAIL = 1 + 36 + 1 + 36  # "-{service id}-{secret}" after the key's name
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def mail_problem(settings: Settings) -> str | None:
+    """Why the message-delivery settings cannot work, naming the setting to change; None if fine."""
+    if settings.mail_sender == "log" and settings.environment == "production":
+        return "OHCONNECT_MAIL_SENDER=log only writes messages to the log; production needs smtp or notify"
+    if settings.mail_sender == "smtp":
+        if not settings.smtp_host:
+            return "OHCONNECT_MAIL_SENDER=smtp needs OHCONNECT_SMTP_HOST"
+        if "@" not in parseaddr(settings.mail_from or "")[1]:
+            return "OHCONNECT_MAIL_SENDER=smtp needs OHCONNECT_MAIL_FROM (an e-mail address)"
+    if settings.smtp_host and settings.smtp_security == "none" and not _loopback(settings.smtp_host):
+        return "OHCONNECT_SMTP_SECURITY=none is allowed only to a loopback OHCONNECT_SMTP_HOST"
+    if settings.mail_sender == "notify" and settings.notify_api_key is None:
+        return "OHCONNECT_MAIL_SENDER=notify needs OHCONNECT_NOTIFY_API_KEY"
+    return _notify_problem(settings)
+
+
+def _notify_problem(settings: Settings) -> str | None:
+    if settings.notify_api_key is None:
+        return None
+    if len(settings.notify_api_key.get_secret_value()) <= _NOTIFY_KEY_TAIL:
+        return "OHCONNECT_NOTIFY_API_KEY must be a whole Notify API key ({name}-{service id}-{secret})"
+    if settings.notify_sms_template_id is None:
+        return "OHCONNECT_NOTIFY_API_KEY needs OHCONNECT_NOTIFY_SMS_TEMPLATE_ID"
+    if settings.mail_sender == "notify" and settings.notify_email_template_id is None:
+        return "OHCONNECT_MAIL_SENDER=notify needs OHCONNECT_NOTIFY_EMAIL_TEMPLATE_ID"
+    if not settings.notify_base_url.startswith(("https://", "http://127.", "http://localhost")):
+        return "OHCONNECT_NOTIFY_BASE_URL must be https:// (plain http only to a loopback stand-in)"
+    return None

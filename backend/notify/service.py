@@ -1,42 +1,20 @@
-"""Outgoing messages: queued in the caller's transaction, delivered after commit by a sender.
+"""Outgoing messages: queued in the caller's transaction, delivered after commit.
 
-The default sender only writes to the log (``ohconnect.outbox``), which is what a demo or a
-development machine wants; a deployment plugs in an e-mail/SMS sender with the same signature.
+``enqueue`` is the only way features send a message. Delivery (``dispatcher``) happens in every
+app process; provider admins list their provider's messages and resend failed ones here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable
-from typing import cast
 from uuid import UUID
 
 import asyncpg
 
+from backend.audit import service as audit
+from backend.audit.schemas import Actor
 from backend.notify import queries
-from backend.notify.queries import OutboxMessage
-
-logger = logging.getLogger("ohconnect.outbox")
-
-Sender = Callable[[OutboxMessage], Awaitable[None]]
-
-
-async def log_sender(message: OutboxMessage) -> None:
-    """Development sink: the whole message (single-use links included) goes to the log."""
-    logger.info("%s to %s: %s\n%s", message.channel, message.recipient, message.subject, message.body)
-
-
-async def log_headers_sender(message: OutboxMessage) -> None:
-    """Production stand-in until a real sender is configured: never logs message bodies."""
-    logger.warning(
-        "no e-mail/SMS sender configured; %s to %s not delivered: %s",
-        message.channel,
-        message.recipient,
-        message.subject,
-    )
-    raise RuntimeError("no sender configured")
+from backend.notify.errors import MessageNotFailed, MessageNotFound
+from backend.notify.schemas import Channel, MessagePage, MessageSummary, NewMessage, Status
 
 
 async def enqueue(
@@ -45,7 +23,7 @@ async def enqueue(
     recipient: str,
     subject: str,
     body: str,
-    channel: str = "email",
+    channel: Channel = "email",
     provider_id: UUID | None = None,
     kind: str = "general",
     calendar_ics: str | None = None,
@@ -56,7 +34,7 @@ async def enqueue(
     ``kind`` names the message for operators (e.g. ``referral.submitted``); ``calendar_ics`` is an
     iCalendar invitation or cancellation delivered with an e-mail.
     """
-    message = queries.NewMessage(
+    message = NewMessage(
         channel=channel,
         recipient=recipient,
         subject=subject,
@@ -68,25 +46,37 @@ async def enqueue(
     await queries.insert_message(conn, message)
 
 
-async def deliver_pending(pool: asyncpg.Pool, sender: Sender, *, batch: int = 20) -> int:
-    """Send what is waiting; safe to run in every process at once (rows are claimed with SKIP LOCKED)."""
-    sent = 0
-    async with pool.acquire() as proxy, proxy.transaction():
-        conn = cast(asyncpg.Connection, proxy)
-        for message in await queries.claim_unsent(conn, batch):
-            try:
-                await sender(message)
-            except Exception:
-                logger.exception("could not send message %s", message.id)
-                await queries.mark_failed(conn, message.id)
-            else:
-                await queries.mark_sent(conn, message.id)
-                sent += 1
-    return sent
+async def list_messages(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    provider_id: UUID,
+    *,
+    status: Status | None,
+    limit: int,
+    offset: int,
+) -> MessagePage:
+    """A provider's messages (no bodies), newest outcome first; the read is audited."""
+    async with conn.transaction():
+        items, total = await queries.list_for_provider(
+            conn, provider_id, status=status, limit=limit, offset=offset
+        )
+        await audit.record(conn, actor, "message.list", "outbox_message", None)
+    return MessagePage(items=items, total=total, limit=limit, offset=offset)
 
 
-async def run_dispatcher(pool: asyncpg.Pool, sender: Sender, *, interval_s: float = 2.0) -> None:
-    while True:
-        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
-            await deliver_pending(pool, sender)
-        await asyncio.sleep(interval_s)
+async def resend(
+    conn: asyncpg.Connection, actor: Actor, provider_id: UUID, message_id: UUID
+) -> MessageSummary:
+    """Queue a failed message again (attempts start afresh); audited, naming its recipient."""
+    async with conn.transaction():
+        resent = await queries.resend(conn, message_id, provider_id)
+        if resent is None:
+            status = await queries.status_for_provider(conn, message_id, provider_id)
+            if status is None:
+                raise MessageNotFound("No such message.")
+            raise MessageNotFailed(f"Only a failed message can be resent; this one is {status}.")
+        await audit.record(
+            conn, actor, "message.resend", "outbox_message", message_id,
+            subject_email=resent.recipient if resent.channel == "email" else None,
+        )  # fmt: skip
+    return resent

@@ -340,6 +340,8 @@ async def _notify_parties(
                 conn,
                 recipient=referrer.email,
                 subject="Occupational health referral update",
+                provider_id=referral.provider_id,
+                kind=f"referral.{request.action}",
                 body=f"{_REFERRER_NOTICES[request.action]} {link}",
             )
     if request.action in ("withdraw", "book") and referral.employee_email:
@@ -349,7 +351,12 @@ async def _notify_parties(
             else "Your occupational health appointment has been booked. " + link
         )
         await notify.enqueue(
-            conn, recipient=referral.employee_email, subject="Your occupational health referral", body=body
+            conn,
+            recipient=referral.employee_email,
+            subject="Your occupational health referral",
+            body=body,
+            provider_id=referral.provider_id,
+            kind=f"referral.{request.action}",
         )
 
 
@@ -400,6 +407,8 @@ async def _issue_ack_link(conn: asyncpg.Connection, referral: ReferralRead, sett
         conn,
         recipient=referral.employee_email,
         subject="Your occupational health referral",
+        provider_id=referral.provider_id,
+        kind="referral.acknowledgement_link",
         body=(
             f"Your manager has referred you to occupational health. Please confirm it was discussed with you "
             f"and see exactly what was sent: {url}\nThis link works once and expires on "

@@ -301,6 +301,8 @@ async def _tell_released(
             conn,
             recipient=recipient,
             subject="Occupational health report released",
+            provider_id=referral.provider_id,
+            kind="report.released",
             body=f"The occupational health report for {referral.employee_name} has been released. "
             f"Sign in to read it: {link}",
         )

@@ -232,7 +232,7 @@ async def sign(
                 )
             await _store_signature(conn, user, found, body, clinical.clinical_category)
             email, _dob, _sex = await queries.person_email_dob(conn, found.person_id)
-            await _notify_signed(conn, found, email, settings)
+            await _notify_signed(conn, found, email, settings, provider_id=user.provider_id)
             await _audit(conn, user, "hs_result.sign", result_id, email=email)
             return await _clinical_view(conn, user, result_id)
     except ResultNotFound:
@@ -264,13 +264,17 @@ async def _store_signature(
     await queries.insert_result_event(conn, found.id, user.id, "sign", {"outcome": body.outcome})
 
 
-async def _notify_signed(conn: asyncpg.Connection, found: ResultRead, email: str, settings: Settings) -> None:
+async def _notify_signed(
+    conn: asyncpg.Connection, found: ResultRead, email: str, settings: Settings, *, provider_id: UUID
+) -> None:
     base = settings.public_url.rstrip("/")
     for recipient in await queries.certificate_recipients(conn, found.organisation_id, found.department):
         await notify.enqueue(
             conn,
             recipient=recipient,
             subject="Health surveillance certificate ready",
+            provider_id=provider_id,
+            kind="surveillance.certificate_ready",
             body=(
                 f"The health surveillance certificate for {found.full_name} ({found.programme_name}) "
                 "is ready. "
@@ -281,6 +285,8 @@ async def _notify_signed(conn: asyncpg.Connection, found: ResultRead, email: str
         conn,
         recipient=email,
         subject="Your health surveillance results",
+        provider_id=provider_id,
+        kind="surveillance.results_ready",
         body=(
             f"Your {found.programme_name} results are ready. Sign in to read your results letter: "
             f"{base}/surveillance.html#result={found.id}"
