@@ -15,7 +15,9 @@ from tests.conftest import free_port
 
 
 @asynccontextmanager
-async def app_process(db_dsn: str) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+async def app_process(
+    db_dsn: str, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
     """Start the app on a free port against an already migrated database; yield its URL once ready."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -26,6 +28,7 @@ async def app_process(db_dsn: str) -> AsyncIterator[tuple[str, asyncio.subproces
         "OHCONNECT_PUBLIC_URL": url,
         "OHCONNECT_DB_POOL_MIN": "1",
         "OHCONNECT_DB_POOL_MAX": "4",
+        **(extra_env or {}),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "uvicorn", "--factory", "backend.main:create_app",
