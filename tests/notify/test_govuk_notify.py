@@ -62,7 +62,7 @@ def sender(standin: NotifyStandIn, **overrides: object) -> NotifySender:
 def message(channel: str = "sms", recipient: str = "+447700900123") -> OutboxMessage:
     return OutboxMessage(
         id=uuid.uuid4(),
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         recipient=recipient,
         subject="Appointment code",
         body="Your code is 123 456.",

@@ -95,7 +95,7 @@ async def test_a_mail_server_down_for_a_while_gets_the_message_once_it_is_back(
 
     async def retried() -> bool:
         row = await outbox_row(conn, EMPLOYEE)
-        return row["attempts"] >= 2 and row["status"] == "pending"
+        return bool(row["attempts"] >= 2 and row["status"] == "pending")
 
     await wait_for(retried, what="two failed attempts")
     row = await outbox_row(conn, EMPLOYEE)
