@@ -248,7 +248,10 @@ async def _seed(settings: Settings) -> demo.SeedResult:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     host = "127.0.0.1"
-    settings = _prepare(settings, host, args.port)
+    if settings.environment == "production":
+        raise CommandError("the demo is not for production (unset OHCONNECT_ENVIRONMENT=production)")
+    # Demo messages go to the log and the demo mailbox, never out.
+    settings = _prepare(settings.model_copy(update={"mail_sender": "log"}), host, args.port)
     result = asyncio.run(_seed(settings))
     logger.info(
         "demo data: created %d organisations, %d users, %d referrals",
@@ -258,8 +261,20 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     )
     print(f"\nohconnect demo (all data is fictional): {_local_url(host, args.port)}/\n")
     print(demo.sign_in_table(result.sign_ins))
+    print(_where_to_begin(_local_url(host, args.port), result.sign_ins))
     print("\nPress Ctrl+C to stop.\n", flush=True)
     _run(settings, host, args.port, 1)
+
+
+def _where_to_begin(url: str, sign_ins: list[demo.SignIn]) -> str:
+    first = {s.role: s.email for s in reversed(sign_ins)}
+    return (
+        f"\nWhere to begin: open {url}/index.html and sign in as {first.get('manager')} (a manager,"
+        f" password above) to refer an employee; then as {first.get('clinician')} (the OH nurse) to"
+        " triage it.\n"
+        f"Demo mailbox: every e-mail and text message the platform sends is at {url}/mailbox"
+        " (nothing leaves this computer); the employee's links are there."
+    )
 
 
 def cmd_simulate_phone(args: argparse.Namespace) -> None:

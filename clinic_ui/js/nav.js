@@ -19,6 +19,7 @@ const LINKS = {
   provider_admin: [
     ['triage.html', 'Referral queue'],
     ['clinic.html', 'Clinics'],
+    ['messages.html', 'Failed messages'],
   ],
   employee: [
     ['acknowledge.html', 'My referrals'],
