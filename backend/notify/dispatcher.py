@@ -63,9 +63,22 @@ async def deliver_pending(pool: asyncpg.Pool, sender: Sender, policy: Policy, *,
         async with conn.transaction():
             claimed = await queries.claim_due(conn, limit=batch, claim_id=claim_id, lease_s=policy.lease_s)
     sent = 0
-    for message in claimed:
-        sent += await _deliver_one(pool, sender, policy, message, claim_id)
+    for done, message in enumerate(claimed):
+        try:
+            sent += await _deliver_one(pool, sender, policy, message, claim_id)
+        except asyncio.CancelledError:
+            # Stopping: hand back the messages not yet tried (the one in flight waits for its lease).
+            untried = [m.id for m in claimed[done + 1 :]]
+            await asyncio.shield(_release(pool, claim_id, untried))
+            raise
     return sent
+
+
+async def _release(pool: asyncpg.Pool, claim_id: UUID, message_ids: list[UUID]) -> None:
+    if not message_ids:
+        return
+    async with pool.acquire() as proxy:
+        await queries.release(cast(asyncpg.Connection, proxy), claim_id, message_ids)
 
 
 async def _deliver_one(
@@ -81,8 +94,12 @@ async def _deliver_one(
     except DeliveryError as exc:
         await _record(pool, message, claim_id, exc, policy)
         return 0
-    except Exception as exc:
-        logger.exception("sender crashed on message %s (%s, %s)", message.id, message.kind, message.channel)
+    except Exception as exc:  # a defect in a sender: retried, never allowed to stop delivery
+        # Only the exception's type: its text could hold the recipient or the message.
+        logger.error(
+            "sender failed unexpectedly (%s) on message %s (%s, %s)",
+            type(exc).__name__, message.id, message.kind, message.channel,
+        )  # fmt: skip
         error = DeliveryError(f"internal error ({type(exc).__name__})", permanent=False)
         await _record(pool, message, claim_id, error, policy)
         return 0

@@ -45,6 +45,11 @@ MARK_FAILED = f"""
 UPDATE outbox_message SET status = 'failed', failed_at = now(), last_error = $3, {_RELEASE}
 WHERE id = $1 AND claim_id = $2
 """
+RELEASE = f"""
+UPDATE outbox_message
+   SET status = 'pending', next_attempt_at = now(), attempts = attempts - 1, {_RELEASE}
+ WHERE claim_id = $1 AND id = ANY($2::uuid[]) AND status = 'sending'
+"""
 _SUMMARY_COLUMNS = """
 id, channel, recipient, kind, subject, status, attempts, last_error, created_at, last_attempt_at,
 failed_at, sent_at, resent_at, resend_count
@@ -111,6 +116,10 @@ async def mark_retry(
 
 async def mark_failed(conn: asyncpg.Connection, message_id: UUID, claim_id: UUID, *, reason: str) -> None:
     await conn.execute(MARK_FAILED, message_id, claim_id, reason)
+
+
+async def release(conn: asyncpg.Connection, claim_id: UUID, message_ids: list[UUID]) -> None:
+    await conn.execute(RELEASE, claim_id, message_ids)
 
 
 async def list_for_provider(

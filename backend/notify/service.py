@@ -6,6 +6,7 @@ app process; provider admins list their provider's messages and resend failed on
 
 from __future__ import annotations
 
+from typing import cast
 from uuid import UUID
 
 import asyncpg
@@ -23,7 +24,7 @@ async def enqueue(
     recipient: str,
     subject: str,
     body: str,
-    channel: Channel = "email",
+    channel: str = "email",
     provider_id: UUID | None = None,
     kind: str = "general",
     calendar_ics: str | None = None,
@@ -35,7 +36,7 @@ async def enqueue(
     iCalendar invitation or cancellation delivered with an e-mail.
     """
     message = NewMessage(
-        channel=channel,
+        channel=cast(Channel, channel),  # checked by the model: "email" or "sms"
         recipient=recipient,
         subject=subject,
         body=body,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
+from backend.core.config import Settings
 from backend.notify import service as notify
-from backend.notify.dispatcher import MAX_DELAY_S, Policy
+from backend.notify.dispatcher import MAX_DELAY_S, Policy, deliver_pending
+from backend.notify.senders import build
 from tests.conftest import Server
 from tests.notify.conftest import FROM
 from tests.notify.smtp_server import SmtpServer, wait_for
@@ -44,6 +48,40 @@ async def test_two_processes_deliver_every_message_exactly_once(
     assert await conn.fetchval("SELECT max(attempts) FROM outbox_message") >= 1
     claimed_by = await conn.fetchval("SELECT count(*) FROM outbox_message WHERE claim_id IS NOT NULL")
     assert claimed_by == 0
+
+
+async def test_a_stopping_process_hands_back_the_messages_it_has_not_tried(
+    db_dsn: str, conn: asyncpg.Connection, smtp: SmtpServer, smtp_port: int
+) -> None:
+    smtp.recorder.delay_s = 3.0
+    smtp.start()
+    async with conn.transaction():
+        for i in range(3):
+            await notify.enqueue(conn, recipient=f"person{i}@example.example", subject=f"n{i}", body="Hello")
+    settings = Settings(
+        environment="test", mail_sender="smtp", smtp_host="127.0.0.1", smtp_port=smtp_port,
+        smtp_security="none", mail_from=FROM,
+    )  # fmt: skip
+    pool = await asyncpg.create_pool(db_dsn, min_size=1, max_size=2)
+    try:
+        rounds = asyncio.create_task(deliver_pending(pool, build(settings), Policy()))
+        await wait_for(
+            lambda: conn.fetchval("SELECT count(*) = 3 FROM outbox_message WHERE status = 'sending'"),
+            what="the claim",
+        )
+        await asyncio.sleep(0.5)
+        rounds.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await rounds
+    finally:
+        await pool.close()
+    rows = await conn.fetch("SELECT status, attempts, claim_id IS NULL AS free FROM outbox_message")
+    # The message in flight waits for its lease; the two not yet tried are free again at once.
+    assert sorted((r["status"], r["attempts"], r["free"]) for r in rows) == [
+        ("pending", 0, True),
+        ("pending", 0, True),
+        ("sending", 1, False),
+    ]
 
 
 @pytest.mark.parametrize("attempts", [1, 2, 5, 12, 40])
