@@ -58,7 +58,7 @@ async def test_a_provider_admin_sees_a_failed_message_and_resends_it(
 
     smtp.recorder.refuse.clear()
     await row.get_by_role("button", name=f"Resend to {EMPLOYEE}: Your occupational health referral").click()
-    await expect(page.get_by_text("Queued again:")).to_be_visible()
+    await expect(page.get_by_role("main").get_by_text("Queued again:")).to_be_visible()
     await expect(page.get_by_text("No failed messages")).to_be_visible()
     await wait_for(lambda: smtp.recorder.to(EMPLOYEE), what="the resent e-mail")
     assert await violations(page) == []
