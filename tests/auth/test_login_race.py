@@ -19,7 +19,10 @@ async def test_forty_concurrent_wrong_passwords_in_two_processes_get_ten_checks(
     world = await make_world(conn)
     target = world.users["manager"]
     limit = server.settings.login_max_failures
-    async with app_process(db_dsn) as (other_url, _), httpx.AsyncClient(base_url=other_url, timeout=60) as other:
+    async with (
+        app_process(db_dsn) as (other_url, _),
+        httpx.AsyncClient(base_url=other_url, timeout=60) as other,
+    ):
 
         async def guess(http: httpx.AsyncClient, n: int) -> int:
             response = await http.post(
