@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from typing import Any
 
 import asyncpg
 import httpx
@@ -26,7 +27,9 @@ OUTSIDE = (
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
-async def _certificate(client: httpx.AsyncClient, conn: asyncpg.Connection) -> tuple[dict, str, bytes]:
+async def _certificate(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> tuple[dict[str, Any], str, bytes]:
     world, signed = await signed_with_restrictions(client, conn)
     headers = await login(client, world.users["client_admin"])
     pdf = await client.get(f"/api/v1/surveillance/results/{signed['id']}/certificate.pdf", headers=headers)
