@@ -95,9 +95,7 @@ def install_api_fallback(app: FastAPI, prefix: str = "/api/") -> None:
         body = problem(404, "Not found", "No such API endpoint.", code="not_found")
         return JSONResponse(body, status_code=404, media_type=MEDIA_TYPE)
 
-    app.add_api_route(
-        prefix + "{rest:path}", api_fallback, methods=_ALL_METHODS, include_in_schema=False
-    )
+    app.add_api_route(prefix + "{rest:path}", api_fallback, methods=_ALL_METHODS, include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
