@@ -327,7 +327,7 @@ async def _noise(
         ResultCreate(
             enrolment_id=checked,
             performed_on=performed,
-            questionnaire={"tinnitus": False, "ear_infection": False},
+            questionnaire={"symptoms": {"tinnitus": False, "ear_infection": False}},
             measurements={"audiogram": DEMO_AUDIOGRAM},
             clinical_notes="Demo: baseline audiogram, no concerns.",
         ),

@@ -23,6 +23,7 @@ from backend.clinics.ws import router as clinics_ws_router
 from backend.core import handlers
 from backend.core.config import Settings
 from backend.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware
+from backend.core.jsonbody import JsonTextMiddleware
 from backend.core.openapi import Problem
 from backend.db import migrate, pool
 from backend.db.pubsub import Hub
@@ -43,7 +44,8 @@ Occupational-health platform API. Sign in with `POST /api/v1/auth/login`, then s
 `access_token` as `Authorization: Bearer <token>` (or use the session cookie plus the
 `X-CSRF-Token` header from sign-in, as the browser pages do). Errors are
 `application/problem+json` with a stable `code` and, for invalid input, an `errors` list
-naming each bad field.
+naming each bad field. A JSON body must be UTF-8 text: otherwise `422` with code
+`invalid_encoding`; a string holding a lone surrogate (`"\\ud800"`) is `422` naming the field.
 """
 
 
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     handlers.install(app)
     upload_limit = settings.attachment_max_bytes + 64 * 1024
+    app.add_middleware(JsonTextMiddleware)  # inside the body limit: reads only what it let through
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.request_max_bytes,
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=200 if ready else 503,
         )
 
+    handlers.install_api_fallback(app)  # /api/* never reaches the pages below
     app.mount("/", StaticFiles(directory=_ui_dir(), html=True), name="ui")
     _extend_openapi(app)
     return app

@@ -46,7 +46,14 @@ SELECT count(*) FROM login_attempt WHERE email = $1 AND NOT succeeded AND at > n
 COUNT_RECENT_IP_FAILURES = """
 SELECT count(*) FROM login_attempt WHERE client_ip = $1 AND NOT succeeded AND at > now() - $2::interval
 """
-INSERT_LOGIN_ATTEMPT = "INSERT INTO login_attempt (email, succeeded, client_ip) VALUES ($1, $2, $3)"
+# Sign-in checks for one account are taken one at a time, across processes, for the rest of the
+# caller's transaction: the count of recent failures and the reservation of the next attempt
+# cannot interleave (the first key is a fixed namespace for login locks).
+LOCK_LOGIN = "SELECT pg_advisory_xact_lock(1819240302, hashtext($1))"
+RESERVE_LOGIN_ATTEMPT = """
+INSERT INTO login_attempt (email, succeeded, client_ip) VALUES ($1, false, $2) RETURNING id
+"""
+MARK_LOGIN_SUCCEEDED = "UPDATE login_attempt SET succeeded = true WHERE id = $1"
 
 INSERT_SESSION = """
 INSERT INTO auth_session (user_id, token_hash, csrf_hash, via, expires_at) VALUES ($1, $2, $3, $4, $5)
@@ -130,10 +137,18 @@ async def recent_ip_failures(conn: asyncpg.Connection, client_ip: str, window: t
     return int(await conn.fetchval(COUNT_RECENT_IP_FAILURES, client_ip, window))
 
 
-async def insert_login_attempt(
-    conn: asyncpg.Connection, email: str, succeeded: bool, client_ip: str | None
-) -> None:
-    await conn.execute(INSERT_LOGIN_ATTEMPT, email, succeeded, client_ip)
+async def lock_login(conn: asyncpg.Connection, email: str) -> None:
+    await conn.execute(LOCK_LOGIN, email)
+
+
+async def reserve_login_attempt(conn: asyncpg.Connection, email: str, client_ip: str | None) -> int:
+    """An attempt recorded as failed before the password is checked; marked succeeded if it was."""
+    attempt_id: int = await conn.fetchval(RESERVE_LOGIN_ATTEMPT, email, client_ip)
+    return attempt_id
+
+
+async def mark_login_succeeded(conn: asyncpg.Connection, attempt_id: int) -> None:
+    await conn.execute(MARK_LOGIN_SUCCEEDED, attempt_id)
 
 
 async def insert_session(

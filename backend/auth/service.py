@@ -124,20 +124,20 @@ async def _issue(conn: asyncpg.Connection, user: User, via: str, settings: Setti
 async def login(
     conn: asyncpg.Connection, *, email: str, password: str, client_ip: str | None, settings: Settings
 ) -> IssuedSession:
-    """Check the password, throttled per account (and per client address) across processes."""
+    """Check the password, throttled per account (and per client address) across processes.
+
+    Throttling cannot be raced: under a per-account lock held in PostgreSQL, the recent failures
+    are counted and this attempt is recorded as a failure before its password is checked (and
+    marked succeeded afterwards if it was), so at most ``login_max_failures`` checks happen for
+    one account in a window however many requests arrive at once, in however many processes.
+    """
     email = email.strip().lower()
-    window = timedelta(minutes=settings.login_window_minutes)
-    if await queries.recent_failures(conn, email, window) >= settings.login_max_failures or (
-        client_ip and await queries.recent_ip_failures(conn, client_ip, window) >= IP_FAILURE_LIMIT
-    ):
-        raise TooManyAttempts(
-            "Too many failed sign-in attempts. Wait a few minutes and try again.",
-            retry_after_s=settings.login_window_minutes * 60,
-        )
+    attempt_id = await _reserve_attempt(conn, email, client_ip, settings)
     found = await queries.get_user_for_login(conn, email)
     ok = await verify_password(found[1] if found else None, password)
     async with conn.transaction():
-        await queries.insert_login_attempt(conn, email, ok, client_ip)
+        if ok:
+            await queries.mark_login_succeeded(conn, attempt_id)
         if found is not None:
             user = found[0]
             outcome: Outcome = "ok" if ok else "denied"
@@ -151,10 +151,27 @@ async def login(
                 subject_user_id=user.id,
             )
         issued = await _issue(conn, found[0], "password", settings) if ok and found else None
-    # The failed attempt is committed before refusing, so it counts towards throttling.
+    # The failed attempt was committed before the check, so it counts towards throttling.
     if issued is None:
         raise BadCredentials()
     return issued
+
+
+async def _reserve_attempt(
+    conn: asyncpg.Connection, email: str, client_ip: str | None, settings: Settings
+) -> int:
+    """Count recent failures and record this attempt, one request per account at a time (429 if over)."""
+    window = timedelta(minutes=settings.login_window_minutes)
+    async with conn.transaction():
+        await queries.lock_login(conn, email)
+        if await queries.recent_failures(conn, email, window) >= settings.login_max_failures or (
+            client_ip and await queries.recent_ip_failures(conn, client_ip, window) >= IP_FAILURE_LIMIT
+        ):
+            raise TooManyAttempts(
+                "Too many failed sign-in attempts. Wait a few minutes and try again.",
+                retry_after_s=settings.login_window_minutes * 60,
+            )
+        return await queries.reserve_login_attempt(conn, email, client_ip)
 
 
 async def issue_link_session(conn: asyncpg.Connection, user: User, settings: Settings) -> IssuedSession:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from backend.core.errors import AppError, RateLimited, problem
 
@@ -58,6 +59,43 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body = problem(500, "Internal error", "Something went wrong; nothing was saved.", code="internal")
     return JSONResponse(body, status_code=500, media_type=MEDIA_TYPE)
+
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+_ROUTE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods some API route takes at this path (asked of the routes, however nested)."""
+    allowed = []
+    for method in _ROUTE_METHODS:
+        scope = {**request.scope, "method": method}
+        for route in app.router.routes:
+            if isinstance(route, Mount) or getattr(route, "name", "") == "api_fallback":
+                continue
+            if route.matches(scope)[0] == Match.FULL:
+                allowed.append(method)
+                break
+    return allowed
+
+
+def install_api_fallback(app: FastAPI, prefix: str = "/api/") -> None:
+    """Requests under ``prefix`` that no API route takes get their answer here, never from the
+    static-file mount: ``405`` with the path's real ``Allow`` list when the path exists (``OPTIONS``
+    included: the app does no CORS), otherwise ``404``; both ``application/problem+json``.
+    Call after including every router and before mounting the pages."""
+
+    async def api_fallback(request: Request, rest: str) -> JSONResponse:
+        allowed = _allowed_methods(app, request)
+        if allowed:
+            detail = f"{request.method} is not allowed here; use {', '.join(allowed)}."
+            body = problem(405, "Method not allowed", detail, code="method_not_allowed")
+            headers = {"Allow": ", ".join(allowed)}
+            return JSONResponse(body, status_code=405, media_type=MEDIA_TYPE, headers=headers)
+        body = problem(404, "Not found", "No such API endpoint.", code="not_found")
+        return JSONResponse(body, status_code=404, media_type=MEDIA_TYPE)
+
+    app.add_api_route(prefix + "{rest:path}", api_fallback, methods=_ALL_METHODS, include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:

@@ -114,7 +114,9 @@ async def list_referrals(
 
 @router.get("/referrals/{referral_id}", response_model=ReferralRead, responses=errors(401, 404))
 async def get_referral(referral_id: UUID, user: CurrentUser, conn: Conn) -> ReferralRead:
-    return await service.get(conn, user, referral_id)
+    """The referral as you may see it: `view` says which (the progress view leaves out the
+    employee's contact details and every health detail; see `backend/referrals/disclosure.py`)."""
+    return await service.read(conn, user, referral_id)
 
 
 @router.post(
@@ -181,7 +183,7 @@ async def add_attachment(
 
 
 @router.get(
-    "/referrals/{referral_id}/attachments", response_model=list[Attachment], responses=errors(401, 404)
+    "/referrals/{referral_id}/attachments", response_model=list[Attachment], responses=errors(401, 403, 404)
 )
 async def list_attachments(referral_id: UUID, user: CurrentUser, conn: Conn) -> list[Attachment]:
     return await service.list_attachments(conn, user, referral_id)
@@ -190,7 +192,7 @@ async def list_attachments(referral_id: UUID, user: CurrentUser, conn: Conn) -> 
 @router.get(
     "/referrals/{referral_id}/attachments/{attachment_id}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, **errors(401, 404)},
+    responses={200: {"content": {"application/octet-stream": {}}}, **errors(401, 403, 404)},
 )
 async def download_attachment(
     referral_id: UUID, attachment_id: UUID, user: CurrentUser, conn: Conn

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -68,6 +69,14 @@ def _no_nul(value: str) -> str:
 PlainText = Annotated[str, AfterValidator(_no_nul)]
 
 
+class View(StrEnum):
+    """How much of a referral the caller sees (``backend.referrals.disclosure`` has the rule)."""
+
+    full = "full"
+    employee = "employee"
+    progress = "progress"
+
+
 class ReferralSummary(BaseModel):
     id: UUID
     status: Status
@@ -88,7 +97,7 @@ class ReferralSummary(BaseModel):
 
 class ReferralRead(ReferralSummary):
     provider_id: UUID
-    employee_email: str
+    employee_email: str = Field(description="Empty in the progress view")
     employee_user_id: UUID | None
     clinician_grade: Literal["ohn", "ohp"] | None
     form: dict[str, Any]
@@ -96,6 +105,14 @@ class ReferralRead(ReferralSummary):
     version: int
     allowed_actions: list[str] = Field(default_factory=list)
     standard_questions: dict[int, str] = Field(default_factory=lambda: dict(STANDARD_QUESTIONS))
+    view: View = Field(
+        default=View.full,
+        description=(
+            "full: the form, files and comments (occupational health, the referrer); employee: the "
+            "employee's own referral; progress: its progress and the work-side identity only "
+            "(other managers of the department, client administrators)"
+        ),
+    )
 
 
 class ReferralPage(BaseModel):

@@ -72,20 +72,14 @@ def parties_for(user: User, referral: ReferralRead) -> set[Party]:
     return parties
 
 
-def _present(user: User, referral: ReferralRead) -> ReferralRead:
-    """What this caller sees: allowed actions added; the confidential-to-OH note only for OH staff."""
-    shown = referral.model_copy(deep=True)
+def _present(user: User, referral: ReferralRead, *, content: bool = True) -> ReferralRead:
+    """What this caller is shown (``disclosure.present``), with the actions they may take."""
+    shown = disclosure.present(user, referral, content=content)
     shown.allowed_actions = transitions.allowed_actions(
         referral.status, parties_for(user, referral), referral.decision
     )
-    if referral.status in EDITABLE and Party.referrer in parties_for(user, referral):
+    if referral.status in EDITABLE and user.id == referral.referrer_id:
         shown.allowed_actions.append("edit")
-    if user.role not in (Role.clinician, Role.provider_admin) and user.id != referral.referrer_id:
-        reason = shown.form.get("reason")
-        if isinstance(reason, dict):
-            reason.pop("confidential_note_to_oh", None)
-    if user.role in (Role.manager, Role.client_admin):
-        shown.decision = disclosure.decision_for_employer(referral.status, referral.decision)
     return shown
 
 
@@ -181,8 +175,7 @@ async def create(conn: asyncpg.Connection, user: User, raw: Any) -> ReferralRead
 async def update_form(conn: asyncpg.Connection, user: User, referral_id: UUID, raw: Any) -> ReferralRead:
     async with _use_case(conn, user, "referral.update", referral_id):
         referral = await _load(conn, user, referral_id, lock=True)
-        if Party.referrer not in parties_for(user, referral):
-            raise ReferralForbidden("Only the referrer can change the referral form.")
+        disclosure.require_author(user, referral, "change the referral form")
         if referral.status not in EDITABLE:
             raise ReferralStateConflict(f"A referral in status {referral.status} can no longer be edited.")
         form = validation.check(raw, complete=referral.status != Status.DRAFT)
@@ -197,6 +190,16 @@ async def update_form(conn: asyncpg.Connection, user: User, referral_id: UUID, r
 
 
 async def get(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReferralRead:
+    """The referral for another use-case (released reports, booking): visibility-checked and
+    audited, with the whole form; what the HTTP read shows is ``read``."""
+    async with _use_case(conn, user, "referral.read", referral_id):
+        referral = await _load(conn, user, referral_id, lock=False)
+        await _audit(conn, user, "referral.read", referral)
+    return _present(user, referral, content=False)
+
+
+async def read(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReferralRead:
+    """The referral as this caller may see it (``disclosure``). Audited."""
     async with _use_case(conn, user, "referral.read", referral_id):
         referral = await _load(conn, user, referral_id, lock=False)
         await _audit(conn, user, "referral.read", referral)
@@ -464,21 +467,13 @@ async def events(conn: asyncpg.Connection, user: User, referral_id: UUID) -> lis
         referral = await _load(conn, user, referral_id, lock=False)
         found = await queries.list_events(conn, referral_id)
         await _audit(conn, user, "referral.events.read", referral)
-    if user.role in (Role.manager, Role.client_admin):
-        for event in found:
-            event.detail = disclosure.event_detail_for_employer(event.action, event.detail)
-    return found
-
-
-def _thread_member(user: User, referral: ReferralRead) -> None:
-    if user.role == Role.employee:
-        raise ReferralForbidden("The comments thread is between the referrer and occupational health.")
+    return disclosure.events_for(user, referral, found)
 
 
 async def comments(conn: asyncpg.Connection, user: User, referral_id: UUID) -> list[Comment]:
     async with _use_case(conn, user, "referral.comments.read", referral_id):
         referral = await _load(conn, user, referral_id, lock=False)
-        _thread_member(user, referral)
+        disclosure.require_thread(user, referral)
         found = await queries.list_comments(conn, referral_id)
         await _audit(conn, user, "referral.comments.read", referral)
     return found
@@ -487,7 +482,7 @@ async def comments(conn: asyncpg.Connection, user: User, referral_id: UUID) -> l
 async def add_comment(conn: asyncpg.Connection, user: User, referral_id: UUID, body: str) -> list[Comment]:
     async with _use_case(conn, user, "referral.comment", referral_id):
         referral = await _load(conn, user, referral_id, lock=False)
-        _thread_member(user, referral)
+        disclosure.require_thread(user, referral)
         if referral.status == Status.DRAFT:
             raise ReferralStateConflict("Submit the referral before starting a conversation about it.")
         await queries.insert_comment(conn, referral_id, user.id, user.role.value, body)
@@ -515,8 +510,7 @@ async def add_attachment(
     async with _use_case(conn, user, "referral.attachment.add", referral_id):
         # Locked: concurrent uploads to one referral are counted against its total one after another.
         referral = await _load(conn, user, referral_id, lock=True)
-        if Party.referrer not in parties_for(user, referral):
-            raise ReferralForbidden("Only the referrer can attach files.")
+        disclosure.require_author(user, referral, "attach files")
         if referral.status not in EDITABLE:
             raise ReferralStateConflict(f"Files cannot be added to a referral in status {referral.status}.")
         total = await queries.attachment_total(conn, referral_id)
@@ -542,6 +536,7 @@ async def add_attachment(
 async def list_attachments(conn: asyncpg.Connection, user: User, referral_id: UUID) -> list[Attachment]:
     async with _use_case(conn, user, "referral.attachments.read", referral_id):
         referral = await _load(conn, user, referral_id, lock=False)
+        disclosure.require_files(user, referral)
         found = await queries.list_attachments(conn, referral_id)
         await _audit(conn, user, "referral.attachments.read", referral)
     return found
@@ -552,6 +547,7 @@ async def get_attachment(
 ) -> tuple[str, str, bytes]:
     async with _use_case(conn, user, "referral.attachment.read", referral_id):
         referral = await _load(conn, user, referral_id, lock=False)
+        disclosure.require_files(user, referral)
         found = await queries.get_attachment_data(conn, referral_id, attachment_id)
         await _audit(conn, user, "referral.attachment.read", referral, "ok" if found else "not_found")
     if found is None:

@@ -158,10 +158,28 @@ def build(
     )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet will not run: text starting like a formula gets a leading apostrophe
+    (OWASP "CSV injection"). Programme names are typed by people; figures never start so."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+class _SafeWriter:
+    def __init__(self, out: io.StringIO) -> None:
+        # Every cell quoted: a carriage return inside a name cannot split a row.
+        self._writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: list[str]) -> None:
+        self._writer.writerow([csv_cell(str(cell)) for cell in row])
+
+
 def to_csv(report: AggregateReport) -> str:
     """The same suppressed figures as the dashboard and PDF, one figure per line."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(["table", "row", "column", "value"])
     for row in [*report.coverage, report.coverage_total]:
         for column, cell in (("in scope", row.in_scope), ("current", row.current), ("overdue", row.overdue)):

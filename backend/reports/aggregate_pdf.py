@@ -1,23 +1,30 @@
 """The aggregate report as a PDF with charts (reportlab.graphics). Pure: AggregateReport -> bytes.
 
-Each chart is followed by a table of the same suppressed figures; suppressed values are drawn as
-no bar and labelled ``*`` in the table.
+Each chart is followed by a table of the same suppressed figures. A suppressed figure is never
+drawn as a bar: its place carries the word "suppressed" (a zero is a zero-length bar with no
+label), and the table shows ``*`` or "group too small". Programmes are charted a few at a time
+(``HORIZONTAL_ROWS``, ``VERTICAL_GROUPS`` per chart), so every chart fits on a page whatever the
+number of programmes; tables run on across pages with their header repeated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.textlabels import NA_Label
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table, TableStyle
 
-from backend.reports.aggregate import AggregateReport
+from backend.reports.aggregate import AggregateReport, CoverageRow
 from backend.reports.render import BRAND, LINE, Stamp, build, content_hash, para, section
 from backend.reports.suppression import Cell
+
+T = TypeVar("T")
 
 PALETTE = [
     BRAND,
@@ -28,10 +35,24 @@ PALETTE = [
     colors.HexColor("#505a5f"),
 ]
 WIDTH = 170 * mm
+HORIZONTAL_ROWS = 12  # programmes per horizontal chart (9 mm each)
+VERTICAL_GROUPS = 8  # programmes per vertical chart (one group of bars each)
+SUPPRESSED_LABEL = "suppressed"
 
 
-def _value(cell: Cell) -> float:
-    return float(cell.value or 0)
+def _value(cell: Cell) -> float | None:
+    """The bar length, or None (no bar, labelled) when the figure is suppressed."""
+    return None if cell.value is None else float(cell.value)
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [items]
+
+
+def _part(title: str, index: int, count: int, size: int, total: int) -> str:
+    if count == 1:
+        return title
+    return f"{title} (programmes {index * size + 1} to {min((index + 1) * size, total)} of {total})"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
@@ -52,7 +73,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
 
 def _bars(
     labels: list[str],
-    series: list[list[float]],
+    series: list[list[float | None]],
     names: list[str],
     *,
     horizontal: bool = False,
@@ -68,11 +89,15 @@ def _bars(
     chart.categoryAxis.labels.fontSize = 7
     chart.valueAxis.labels.fontSize = 7
     chart.valueAxis.valueMin = 0
-    top = max([v for s in series for v in s] + [1.0])
+    top = max([v for s in series for v in s if v is not None] + [1.0])
     chart.valueAxis.valueMax = value_max if value_max is not None else top * 1.15 + 1
     for i in range(len(chart.data)):
         chart.bars[i].fillColor = PALETTE[i % len(PALETTE)]
         chart.bars[i].strokeColor = None
+    chart.naLabel = NA_Label()
+    chart.naLabel.text = SUPPRESSED_LABEL
+    chart.naLabel.fontSize = 6
+    chart.naLabel.fillColor = colors.HexColor("#505a5f")
     drawing.add(chart)
     if len(series) > 1:
         legend = Legend()
@@ -86,18 +111,36 @@ def _bars(
     return drawing
 
 
-def _percent(text: str) -> float:
-    return float(text.rstrip("%")) if text.rstrip("%").replace(".", "", 1).isdigit() else 0.0
+def _percent(text: str) -> float | None:
+    number = text.rstrip("%")
+    return float(number) if number.replace(".", "", 1).isdigit() else None
+
+
+def _horizontal(
+    title: str, rows: Sequence[CoverageRow], values: list[float | None], **kw: float
+) -> list[Flowable]:
+    """One horizontal chart per few programmes, each kept with its part of the title."""
+    parts = _chunks(range(len(rows)), HORIZONTAL_ROWS)
+    charts: list[Flowable] = []
+    for n, part in enumerate(parts):
+        chart = _bars(
+            [rows[i].programme for i in part],
+            [[values[i] for i in part]],
+            [title],
+            horizontal=True,
+            height=max(30, 9 * len(part) + 16) * mm,
+            **kw,
+        )
+        charts.append(section(_part(title, n, len(parts), HORIZONTAL_ROWS, len(rows)), chart))
+    return charts
 
 
 def _coverage(report: AggregateReport) -> list[Flowable]:
     rows = report.coverage
-    chart = _bars(
-        [r.programme for r in rows],
-        [[_percent(r.coverage) for r in rows]],
-        ["Coverage %"],
-        horizontal=True,
-        height=max(30, 9 * len(rows) + 16) * mm,
+    charts = _horizontal(
+        "Surveillance coverage (workers with a current check)",
+        rows,
+        [_percent(r.coverage) for r in rows],
         value_max=100,
     )
     table = _table(
@@ -107,31 +150,29 @@ def _coverage(report: AggregateReport) -> list[Flowable]:
             for r in [*rows, report.coverage_total]
         ],
     )
-    return [section("Surveillance coverage (workers with a current check)", chart), table]
+    return [*charts, table]
 
 
 def _overdue(report: AggregateReport) -> list[Flowable]:
     rows = report.coverage
-    chart = _bars(
-        [r.programme for r in rows],
-        [[_value(r.overdue) for r in rows]],
-        ["Overdue"],
-        horizontal=True,
-        height=max(30, 9 * len(rows) + 16) * mm,
-    )
-    return [section("Overdue recalls by programme", chart)]
+    return _horizontal("Overdue recalls by programme", rows, [_value(r.overdue) for r in rows])
 
 
 def _outcomes(report: AggregateReport) -> list[Flowable]:
     keys = list(report.outcome_labels)
     rows = report.outcomes
-    series = [[_value(r.outcomes[k]) for r in rows] for k in keys]
-    chart = _bars([r.programme for r in rows], series, [report.outcome_labels[k] for k in keys])
+    title = "Outcomes by programme (checks signed in the period)"
+    parts = _chunks(rows, VERTICAL_GROUPS)
+    charts: list[Flowable] = []
+    for n, part in enumerate(parts):
+        series = [[_value(r.outcomes[k]) for r in part] for k in keys]
+        chart = _bars([r.programme for r in part], series, [report.outcome_labels[k] for k in keys])
+        charts.append(section(_part(title, n, len(parts), VERTICAL_GROUPS, len(rows)), chart))
     table = _table(
         ["Programme", "Checks", *[report.outcome_labels[k] for k in keys]],
         [[r.programme, r.checks.shown, *[r.outcomes[k].shown for k in keys]] for r in rows],
     )
-    return [section("Outcomes by programme (checks signed in the period)", chart), table]
+    return [*charts, table]
 
 
 def _trends(report: AggregateReport) -> list[Flowable]:

@@ -24,6 +24,12 @@ STORED_FOR = (
     f"SELECT {_DOCUMENT_COLUMNS} FROM document WHERE entity_id = $1 AND kind = $2 ORDER BY issued_at LIMIT 1"
 )
 GET_DOCUMENT = f"SELECT {_DOCUMENT_COLUMNS} FROM document WHERE id = $1"
+# A document is seen by users of the organisation it concerns and of that organisation's provider.
+GET_DOCUMENT_IN_SCOPE = """
+SELECT d.id, d.kind, d.issued_at, d.sha256, d.content_sha256, NULL::bytea AS data
+FROM document d JOIN organisation o ON o.id = d.organisation_id
+WHERE d.id = $1 AND (d.organisation_id = $2 OR o.provider_id = $2)
+"""
 
 
 async def insert_document(conn: asyncpg.Connection, **f: Any) -> StoredDocument | None:
@@ -52,6 +58,14 @@ async def stored_for(conn: asyncpg.Connection, entity_id: UUID, kind: str) -> St
 
 async def get_document(conn: asyncpg.Connection, document_id: UUID) -> StoredDocument | None:
     row = await conn.fetchrow(GET_DOCUMENT, document_id)
+    return StoredDocument.model_validate(dict(row)) if row else None
+
+
+async def get_document_in_scope(
+    conn: asyncpg.Connection, document_id: UUID, organisation_id: UUID
+) -> StoredDocument | None:
+    """The document (without its bytes) if it concerns this organisation or one it provides for."""
+    row = await conn.fetchrow(GET_DOCUMENT_IN_SCOPE, document_id, organisation_id)
     return StoredDocument.model_validate(dict(row)) if row else None
 
 

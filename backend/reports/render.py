@@ -2,7 +2,7 @@
 
 Every issued PDF carries its document id, issue time and the SHA-256 of its content (the data it
 was rendered from) in a footer on each page. The SHA-256 of the file itself is recorded when it
-is issued and can be checked at ``GET /api/v1/documents/{id}/verify``.
+is issued and can be checked by anyone holding a copy at ``GET /api/v1/documents/{id}/check``.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def _footer(stamp: Stamp, note: str) -> Any:
     return draw
 
 
-VERIFY_NOTE = "Check this copy at /api/v1/documents/<document id>/verify (send the file or its SHA-256)."
+VERIFY_NOTE = "Check this copy at /api/v1/documents/<document id>/check (send the file or the SHA-256 above)."
 
 
 def build(title: str, story: list[Flowable], stamp: Stamp, *, subject: str = "") -> bytes:

@@ -15,7 +15,13 @@ from backend.reports.aggregate import AggregateReport
 from backend.reports.errors import ReportInvalid
 from backend.reports.mreport import ReportConsent, ReportContent, ReportDraft, ReportView
 from backend.reports.render import file_hash
-from backend.reports.schemas import AddendumRequest, CorrectionRequest, ReleaseRequest, Verification
+from backend.reports.schemas import (
+    AddendumRequest,
+    CorrectionRequest,
+    DocumentCheck,
+    ReleaseRequest,
+    Verification,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -65,6 +71,14 @@ async def results_letter(result_id: UUID, user: CurrentUser, conn: Conn) -> Resp
     return pdf_response(await service.letter_pdf(conn, user, result_id))
 
 
+_SHA256 = Annotated[
+    str,
+    Query(
+        pattern="^[0-9a-fA-F]{64}$", description="SHA-256 of your copy (or the content SHA-256 printed on it)"
+    ),
+]
+
+
 @router.get("/documents/{document_id}/verify", response_model=Verification, responses=errors(401, 404, 422))
 async def verify_hash(
     document_id: UUID,
@@ -72,7 +86,8 @@ async def verify_hash(
     conn: Conn,
     sha256: Annotated[str, Query(pattern="^[0-9a-fA-F]{64}$", description="SHA-256 of your copy")],
 ) -> Verification:
-    """Does a copy match what was issued under this id? Send the file's SHA-256 (or POST the file)."""
+    """Does a copy match what was issued under this id? Send the file's SHA-256 (or POST the file).
+    For users of the organisation the document concerns and of its provider; `404` for anyone else."""
     return await service.verify(conn, user, document_id, sha256)
 
 
@@ -84,10 +99,32 @@ async def verify_hash(
 )
 async def verify_file(document_id: UUID, request: Request, user: CurrentUser, conn: Conn) -> Verification:
     """Upload the PDF you hold; the answer says whether it is the document issued under this id."""
+    return await service.verify(conn, user, document_id, file_hash(await _pdf_body(request)))
+
+
+async def _pdf_body(request: Request) -> bytes:
     data = await request.body()
     if not data or len(data) > MAX_VERIFY_BYTES:
         raise ReportInvalid("Send the PDF file as the request body.")
-    return await service.verify(conn, user, document_id, file_hash(data))
+    return data
+
+
+@router.get("/documents/{document_id}/check", response_model=DocumentCheck, responses=errors(422))
+async def check_hash(document_id: UUID, conn: Conn, sha256: _SHA256) -> DocumentCheck:
+    """Public, no sign-in: is a copy genuine? Give the document id and SHA-256 printed on it (or the
+    file's SHA-256). The answer is only `valid` true or false, the same for an unknown id."""
+    return await service.check(conn, document_id, sha256)
+
+
+@router.post(
+    "/documents/{document_id}/check",
+    response_model=DocumentCheck,
+    openapi_extra=_PDF_BODY,
+    responses=errors(413, 422),
+)
+async def check_file(document_id: UUID, request: Request, conn: Conn) -> DocumentCheck:
+    """Public, no sign-in: upload the PDF you hold; the answer is only `valid` true or false."""
+    return await service.check(conn, document_id, file_hash(await _pdf_body(request)))
 
 
 @router.get(

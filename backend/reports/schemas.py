@@ -45,6 +45,14 @@ class Verification(BaseModel):
     issued_at: AwareDatetime
 
 
+class DocumentCheck(BaseModel):
+    """The public answer about a copy of a document: genuine or not, and nothing more."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"valid": True}]})
+
+    valid: bool
+
+
 class ReleaseRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"recipients": ["sam.manager@employer.example"]}]}

@@ -23,7 +23,7 @@ from backend.reports import aggregate_pdf as aggregate_pdf_module
 from backend.reports.aggregate import AggregateReport
 from backend.reports.errors import DocumentNotFound, ReportNotFound
 from backend.reports.render import Stamp, content_hash, file_hash
-from backend.reports.schemas import DocumentKind, StoredDocument, Verification
+from backend.reports.schemas import DocumentCheck, DocumentKind, StoredDocument, Verification
 from backend.surveillance import results as surveillance_results
 from backend.surveillance import service as surveillance_service
 
@@ -109,21 +109,50 @@ async def letter_pdf(conn: asyncpg.Connection, user: User, result_id: UUID) -> I
     return _issued(found, f"results-letter-{letter.result.id}.pdf")
 
 
-async def verify(conn: asyncpg.Connection, user: User | None, document_id: UUID, sha256: str) -> Verification:
-    """Does a copy (its SHA-256) match what was issued under this id? Audited; no personal data."""
+async def verify(conn: asyncpg.Connection, user: User, document_id: UUID, sha256: str) -> Verification:
+    """Does a copy (its SHA-256) match what was issued under this id, and what is it? Audited.
+
+    Only for users of the organisation the document concerns and of its provider: anyone else
+    gets the same 404 as for an id that was never issued. Outsiders holding a copy use ``check``.
+    """
     async with conn.transaction():
-        found = await queries.get_document(conn, document_id)
-        actor = user.actor() if user else None
+        found = await queries.get_document_in_scope(conn, document_id, user.organisation_id)
         if found is None:
-            await audit.record(conn, actor, "document.verify", "document", document_id, outcome="not_found")
+            await audit.record(
+                conn, user.actor(), "document.verify", "document", document_id, outcome="not_found"
+            )
     if found is None:
         raise DocumentNotFound()
     matches = hmac.compare_digest(found.sha256, sha256.lower())
     async with conn.transaction():
         await audit.record(
-            conn, actor, "document.verify", "document", document_id, outcome="ok" if matches else "invalid"
+            conn,
+            user.actor(),
+            "document.verify",
+            "document",
+            document_id,
+            outcome="ok" if matches else "invalid",
         )
     return Verification(document_id=found.id, matches=matches, kind=found.kind, issued_at=found.issued_at)
+
+
+async def check(conn: asyncpg.Connection, document_id: UUID, sha256: str) -> DocumentCheck:
+    """The public check for anyone holding a copy (no sign-in): valid or not, nothing else.
+
+    ``sha256`` is the file's SHA-256 or the content SHA-256 printed on the document. An unknown id
+    and a copy that does not match get the same answer, so the check reveals neither whether a
+    document exists nor its kind, date or organisation. Audited without an actor.
+    """
+    wanted = sha256.lower()
+    async with conn.transaction():
+        found = await queries.get_document(conn, document_id)
+        valid = found is not None and (
+            hmac.compare_digest(found.sha256, wanted) or hmac.compare_digest(found.content_sha256, wanted)
+        )
+        await audit.record(
+            conn, None, "document.check", "document", document_id, outcome="ok" if valid else "invalid"
+        )
+    return DocumentCheck(valid=valid)
 
 
 # ---- The employer's aggregate report (dashboard, PDF, CSV) ----

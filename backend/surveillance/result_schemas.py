@@ -59,6 +59,14 @@ class ReadingValues(BaseModel):
     quality: float | None = Field(default=None, ge=0, le=1, description="Signal quality 0..1")
 
 
+QUESTIONNAIRE_DOC = (
+    "Checked against the programme kind's closed questionnaire (backend/surveillance/rules): "
+    "noise, respiratory, skin and night take `symptoms` (named yes/no answers) and an optional "
+    "`other_symptoms` note of at most 500 characters; HAVS takes `tier` and its findings; fitness "
+    "for task the declared conditions. Anything else is refused (422 naming the field)."
+)
+
+
 class ResultCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -68,7 +76,7 @@ class ResultCreate(BaseModel):
                     "enrolment_id": "00000000-0000-4000-8000-000000000000",
                     "performed_on": "2026-11-20",
                     "modality": "in_person",
-                    "questionnaire": {"tinnitus": False, "ear_infection": False},
+                    "questionnaire": {"symptoms": {"tinnitus": False, "ear_infection": False}},
                     "measurements": {
                         "audiogram": {
                             "left": {"1000": 10, "2000": 10, "3000": 15, "4000": 20, "6000": 20},
@@ -84,8 +92,8 @@ class ResultCreate(BaseModel):
     performed_on: date
     modality: Modality = "in_person"
     procedure: Line | None = Field(default=None, description="Default: the programme's usual procedure")
-    questionnaire: dict[str, Any] = Field(default_factory=dict)
-    measurements: dict[str, Any] = Field(default_factory=dict)
+    questionnaire: dict[str, Any] = Field(default_factory=dict, max_length=40, description=QUESTIONNAIRE_DOC)
+    measurements: dict[str, Any] = Field(default_factory=dict, max_length=40)
     readings: ReadingValues | None = None
     clinical_notes: Note = ""
 
@@ -95,15 +103,18 @@ class ResultUpdate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"questionnaire": {"tinnitus": True}, "clinical_notes": "Reports tinnitus after shifts."}
+                {
+                    "questionnaire": {"symptoms": {"tinnitus": True}},
+                    "clinical_notes": "Reports tinnitus after shifts.",
+                }
             ]
         },
     )
 
     performed_on: date | None = None
     modality: Modality | None = None
-    questionnaire: dict[str, Any] | None = None
-    measurements: dict[str, Any] | None = None
+    questionnaire: dict[str, Any] | None = Field(default=None, max_length=40, description=QUESTIONNAIRE_DOC)
+    measurements: dict[str, Any] | None = Field(default=None, max_length=40)
     readings: ReadingValues | None = None
     clinical_notes: Note | None = None
 

@@ -11,7 +11,7 @@ from backend.surveillance.errors import SurveillanceInvalid
 from backend.surveillance.readings import merge_readings
 from backend.surveillance.recall import DEFAULT_RECALL, Interval, add_months, next_due, recall_state
 from backend.surveillance.result_schemas import ReadingValues
-from backend.surveillance.rules import audiometry, others
+from backend.surveillance.rules import audiometry, others, questionnaires
 from backend.surveillance.schemas import FitnessStandards
 
 
@@ -84,7 +84,7 @@ def test_change_over_10_db_suggests_a_retest_in_3_months() -> None:
     now = noise(ear(10, 10, 10, 25, 10), ear(10, 10, 10, 10, 10))
     proposal = rules.propose(
         "noise",
-        questionnaire=others.SymptomQuestionnaire(),
+        questionnaire=questionnaires.SymptomQuestionnaire(),
         measurements=now,
         standards={},
         age=40,
@@ -118,7 +118,7 @@ def test_noise_categories_map_to_outcomes() -> None:
     poor = noise(ear(25, 30, 40, 50, 50), ear(25, 30, 45, 50, 50))
     proposal = rules.propose(
         "noise",
-        questionnaire=others.SymptomQuestionnaire(),
+        questionnaire=questionnaires.SymptomQuestionnaire(),
         measurements=poor,
         standards={},
         age=40,
@@ -180,13 +180,15 @@ def test_readings_fill_in_missing_values_only_with_a_good_signal() -> None:
 
 
 def test_symptom_questionnaires_and_spirometry() -> None:
-    q = others.SymptomQuestionnaire(symptoms={"wheeze": True})
+    q = questionnaires.RespiratoryQuestionnaire.model_validate({"symptoms": {"wheeze": True}})
     assert others.symptoms("respiratory", q, others.Spirometry()).outcome == "FURTHER_ASSESSMENT"
     low_ratio = others.Spirometry(fev1_l=2.0, fvc_l=3.5)
-    assert others.symptoms("respiratory", others.SymptomQuestionnaire(), low_ratio).rules[0].rule == (
+    assert others.symptoms("respiratory", questionnaires.SymptomQuestionnaire(), low_ratio).rules[0].rule == (
         "respiratory.obstruction"
     )
-    assert others.symptoms("skin", others.SymptomQuestionnaire(), others.Spirometry()).outcome == "FIT"
+    assert (
+        others.symptoms("skin", questionnaires.SymptomQuestionnaire(), others.Spirometry()).outcome == "FIT"
+    )
 
 
 def test_noise_recall_is_baseline_then_annual_twice_then_three_yearly() -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from backend.surveillance.errors import SurveillanceInvalid
 from backend.surveillance.result_schemas import FiredRule, Proposal
-from backend.surveillance.rules import audiometry, others
+from backend.surveillance.rules import audiometry, others, questionnaires
 from backend.surveillance.schemas import FitnessStandards
 
 PROCEDURE: dict[str, str] = {
@@ -48,13 +48,16 @@ _NOISE_NAME = {
 
 
 def _models(kind: str) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The closed questionnaire and measurement models of a programme kind (unknown kinds: none)."""
     if kind == "noise":
-        return others.SymptomQuestionnaire, audiometry.NoiseMeasurements
+        return questionnaires.NoiseQuestionnaire, audiometry.NoiseMeasurements
     if kind == "havs":
         return others.HavsQuestionnaire, others.Spirometry
     if kind == "fitness_for_task":
         return others.FitnessQuestionnaire, others.FitnessMeasurements
-    return others.SymptomQuestionnaire, others.Spirometry
+    if kind in questionnaires.BY_KIND:
+        return questionnaires.BY_KIND[kind], others.Spirometry
+    raise ValueError(f"no questionnaire for programme kind {kind}")
 
 
 def _validate(model: type[BaseModel], value: dict[str, Any], where: str) -> BaseModel:
@@ -99,7 +102,9 @@ def propose(
         measurements, others.FitnessMeasurements
     ):
         return others.fitness(questionnaire, measurements, FitnessStandards.model_validate(standards or {}))
-    if isinstance(questionnaire, others.SymptomQuestionnaire) and isinstance(measurements, others.Spirometry):
+    if isinstance(questionnaire, questionnaires.SymptomQuestionnaire) and isinstance(
+        measurements, others.Spirometry
+    ):
         return others.symptoms(kind, questionnaire, measurements)
     raise ValueError(f"no rule set for {kind}")
 

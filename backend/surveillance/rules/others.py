@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.surveillance.result_schemas import FiredRule, Proposal
+from backend.surveillance.rules.questionnaires import SymptomQuestionnaire
 from backend.surveillance.schemas import Band, FitnessStandards
 
 # ---- HAVS: T1 initial / T2 annual questionnaire -> T3 nurse assessment -> T4 doctor (HSE L140) ----
@@ -190,12 +191,6 @@ def fitness(q: FitnessQuestionnaire, m: FitnessMeasurements, standards: FitnessS
 # ---- Respiratory, skin and night work: symptom questionnaires (± spirometry for respiratory) ----
 
 
-class SymptomQuestionnaire(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    symptoms: dict[str, bool] = Field(default_factory=dict)
-
-
 class Spirometry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -209,7 +204,7 @@ REFER_FOR = {"respiratory": "OHA", "skin": "OHA", "night": "OHA"}
 
 def symptoms(kind: str, q: SymptomQuestionnaire, m: Spirometry) -> Proposal:
     fired: list[FiredRule] = []
-    positive = sorted(k.replace("_", " ") for k, v in q.symptoms.items() if v)
+    positive = [name.replace("_", " ") for name in q.positive()]
     if positive:
         fired.append(
             FiredRule(rule=f"{kind}.symptoms", explanation=f"symptoms reported: {', '.join(positive)}")

@@ -145,9 +145,51 @@ function facts(referral) {
   );
 }
 
+function sentPanel(referral, files) {
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'sent-title' },
+    h('h2', { id: 'sent-title' }, 'What was sent'),
+    referralView(referral.form, { level: 3, questions: referral.standard_questions }),
+    h('h3', {}, 'Files'),
+    attachmentList(referral.id, files),
+  );
+}
+
+/** Someone who did not make the referral follows its progress only (no contact or health details). */
+function progressNote(referral) {
+  const employee = referral.form.employee || {};
+  const rows = [
+    ['Employee', employee.full_name || referral.employee_name],
+    ['Job title', employee.job_title || '–'],
+    ['Department', employee.department || referral.department || '–'],
+    ['Referred by', referral.form.referrer?.name || '–'],
+  ];
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'sent-title' },
+    h('h2', { id: 'sent-title' }, 'About this referral'),
+    h(
+      'dl',
+      { class: 'facts' },
+      rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))),
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      'You can follow this referral. Its reasons, the employee\'s contact details, its files and ' +
+        'comments are seen only by the manager who made it, occupational health and the employee.',
+    ),
+  );
+}
+
 async function showDetail(id) {
   const referral = await get(`/api/v1/referrals/${id}`);
-  const [files, events] = await Promise.all([loadAttachments(id), get(`/api/v1/referrals/${id}/events`)]);
+  const full = referral.view !== 'progress';
+  const [files, events] = await Promise.all([
+    full ? loadAttachments(id) : [],
+    get(`/api/v1/referrals/${id}/events`),
+  ]);
   setTitle(`Referral for ${referral.employee_name}`);
   const heading = h('h1', {}, `Referral for ${referral.employee_name || 'an employee'}`);
   const actions = actionForms(referral, {
@@ -180,15 +222,8 @@ async function showDetail(id) {
           actions,
         )
       : null,
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'sent-title' },
-      h('h2', { id: 'sent-title' }, 'What was sent'),
-      referralView(referral.form, { level: 3, questions: referral.standard_questions }),
-      h('h3', {}, 'Files'),
-      attachmentList(id, files),
-    ),
-    commentsPanel(referral, { level: 2 }),
+    full ? sentPanel(referral, files) : progressNote(referral),
+    full ? commentsPanel(referral, { level: 2 }) : null,
     historyPanel(referral, { level: 2 }),
   );
   return heading;
