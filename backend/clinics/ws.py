@@ -185,7 +185,7 @@ async def _session(websocket: WebSocket, settings: Settings) -> None:
             await handler.cleanup()
             async with pool.acquire() as proxy:
                 await presence.leave_seat(cast(asyncpg.Connection, proxy), seat, reason)
-            connection.close(1000, reason)
+            connection.close(CloseCode.NORMAL, reason)
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(writer, 2)
 
@@ -195,7 +195,9 @@ async def _write(websocket: WebSocket, connection: Connection) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         while (text := await connection.outbox.get()) is not None:
             await websocket.send_text(text)
-        await websocket.close(code=connection.close_code or 1000, reason=connection.close_reason[:100])
+        await websocket.close(
+            code=connection.close_code or CloseCode.NORMAL, reason=connection.close_reason[:100]
+        )
 
 
 class _Handler:
