@@ -21,10 +21,20 @@ from uuid import UUID
 import asyncpg
 
 from backend.clinics import events, queries, room_queries
+from backend.clinics.presence import Seat
 from backend.clinics.room_queries import PendingSignal
+from backend.clinics.schemas import ParticipantRow
 
 SIGNAL_KEEP_SECONDS = 30
 DEAD_PROCESS_REASON = "server process stopped"
+
+
+async def _call_of(conn: asyncpg.Connection, row: ParticipantRow) -> UUID | None:
+    """The call whose log records this participant's comings and goings (a clinician's: the active one)."""
+    if row.appointment_id is not None:
+        return row.appointment_id
+    session = await queries.get_session(conn, row.session_id)
+    return session.active_appointment_id if session else None
 
 
 async def bury_dead_processes(conn: asyncpg.Connection, *, lease_seconds: float) -> int:
@@ -39,14 +49,36 @@ async def bury_dead_processes(conn: asyncpg.Connection, *, lease_seconds: float)
             if row is None:
                 continue
             held = await room_queries.release_place(conn, row.id, orphan.id)
-            session = await queries.get_session(conn, row.session_id)
-            call = row.appointment_id or (session.active_appointment_id if session else None)
+            call = await _call_of(conn, row)
             if call is not None:
                 detail = {"reason": DEAD_PROCESS_REASON, "gen": orphan.gen, "resumed": not held}
                 await queries.insert_call_event(conn, call, row.id, None, "left", detail)
             if held:
                 await events.participant_changed(conn, row, call)
     return len(orphans)
+
+
+async def reclaim(conn: asyncpg.Connection, seat: Seat) -> bool:
+    """Hold the place again after a sweep wrongly judged this live socket gone."""
+    async with conn.transaction():
+        row = await queries.get_participant(conn, seat.participant_id, lock=True)
+        if row is None or row.connection_id is not None:
+            return False
+        row = await queries.connect(conn, row.id, seat.connection_id, row.gen)
+        await events.participant_changed(conn, row)
+    return True
+
+
+async def sweep(conn: asyncpg.Connection, *, stale_seconds: float) -> int:
+    """Free places whose socket stopped sending heartbeats (its process may have died)."""
+    async with conn.transaction():
+        rows = await queries.sweep_stale(conn, timedelta(seconds=stale_seconds))
+        for row in rows:
+            call = await _call_of(conn, row)
+            if call is not None:
+                await queries.insert_call_event(conn, call, row.id, None, "left", {"reason": "no heartbeat"})
+            await events.participant_changed(conn, row, call)
+    return len(rows)
 
 
 async def missed_signals(

@@ -10,7 +10,6 @@ nobody's place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -200,29 +199,6 @@ async def leave(conn: asyncpg.Connection, seat: Seat) -> None:
                 {"reason": f"left the {where}", "gen": seat.gen},
             )
         await events.participant_changed(conn, updated, call)
-
-
-async def reclaim(conn: asyncpg.Connection, seat: Seat) -> bool:
-    """Hold the place again after a sweep wrongly judged this live socket gone."""
-    async with conn.transaction():
-        row = await queries.get_participant(conn, seat.participant_id, lock=True)
-        if row is None or row.connection_id is not None:
-            return False
-        row = await queries.connect(conn, row.id, seat.connection_id, row.gen)
-        await events.participant_changed(conn, row)
-    return True
-
-
-async def sweep(conn: asyncpg.Connection, *, stale_seconds: float) -> int:
-    """Free places whose socket stopped sending heartbeats (its process may have died)."""
-    async with conn.transaction():
-        rows = await queries.sweep_stale(conn, timedelta(seconds=stale_seconds))
-        for row in rows:
-            call = row.appointment_id or await _active(conn, row.session_id)
-            if call is not None:
-                await queries.insert_call_event(conn, call, row.id, None, "left", {"reason": "no heartbeat"})
-            await events.participant_changed(conn, row, call)
-    return len(rows)
 
 
 async def _set(

@@ -22,26 +22,23 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from backend.clinics import events, failover, presence, queries, room_queries
-from backend.clinics.presence import Seat
+from backend.clinics.connection import Connection, peer_view, relayed
 from backend.clinics.schemas import ParticipantRow
 from backend.clinics.signalling import (
     Call,
-    CallPeer,
     CloseCode,
     Error,
-    Out,
     Participant,
     Peer,
     PeerQuality,
     Queue,
-    Relayed,
     Room,
     RoomMessage,
     State,
@@ -55,57 +52,8 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5  # clients ping this often; this process touches its sockets as often
 SILENCE_SECONDS = 20  # a socket silent this long is closed
 STALE_SECONDS = 30  # a place not touched this long is freed by any process's sweep
-OUTBOX_SIZE = 256  # messages queued for one socket before it is judged too slow and closed
 QUEUE_DEBOUNCE_SECONDS = 0.2
 QUEUE_REFRESH_SECONDS = 20
-_RANK = {"clinician": 0, "employee": 1, "guest": 2}
-
-
-@dataclass(eq=False)
-class Connection:
-    """One socket's seat, and what it was last told (so changes are sent as differences)."""
-
-    seat: Seat
-    starts_at: datetime | None = None
-    clinician_name: str = ""
-    outbox: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(OUTBOX_SIZE + 1))
-    state: str | None = None
-    call: UUID | None = None
-    peers: dict[UUID, CallPeer] = field(default_factory=dict)
-    queue_view: tuple[int, int, int] | None = None
-    close_code: int | None = None
-    close_reason: str = ""
-    last_signal: int = 0  # the id of the last sdp/ice/bye sent to this socket
-    signal_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def send(self, message: Out) -> None:
-        if self.close_code is not None:
-            return
-        if self.outbox.qsize() >= OUTBOX_SIZE:
-            self.close(CloseCode.TOO_SLOW, "too slow to receive")
-            return
-        self.outbox.put_nowait(json.dumps(message.dump(), separators=(",", ":")))
-
-    def close(self, code: int, reason: str) -> None:
-        if self.close_code is not None:
-            return
-        self.close_code, self.close_reason = code, reason
-        while self.outbox.qsize() > OUTBOX_SIZE:
-            self.outbox.get_nowait()
-        self.outbox.put_nowait(None)
-
-
-def peer_view(me: Seat, member: ParticipantRow) -> CallPeer:
-    mine = (_RANK[me.kind], str(me.participant_id))
-    theirs = (_RANK[member.kind], str(member.id))
-    return CallPeer(
-        participant=member.id,
-        kind=member.kind,
-        name=member.display_name,
-        gen=member.gen,
-        connected=member.connection_id is not None,
-        polite=mine > theirs,
-    )
 
 
 @dataclass(eq=False)
@@ -248,7 +196,7 @@ class Rooms:
             c.close(CloseCode.NOT_INVITED, "gone")
             return
         if row.connection_id is None:
-            await presence.reclaim(db, c.seat)
+            await failover.reclaim(db, c.seat)
         elif row.connection_id != c.seat.connection_id:
             c.send(
                 Error(
@@ -298,12 +246,12 @@ class Rooms:
         if found is None:
             return
         sender, _, from_gen, body = found
-        relayed = _relayed(signal_id, sender, from_gen, body)
+        message = relayed(signal_id, sender, from_gen, body)
         for c in targets:
             async with c.signal_lock:
                 if signal_id > c.last_signal:
                     c.last_signal = signal_id
-                    c.send(relayed)
+                    c.send(message)
 
     @contextlib.asynccontextmanager
     async def joining(
@@ -324,9 +272,7 @@ class Rooms:
                         after=missed_after,
                     )
                 for signal in missed:
-                    connection.send(
-                        _relayed(signal.id, signal.from_participant, signal.from_gen, signal.body)
-                    )
+                    connection.send(relayed(signal.id, signal.from_participant, signal.from_gen, signal.body))
                     connection.last_signal = signal.id
         try:
             yield
@@ -422,21 +368,8 @@ class Rooms:
                     if ids:
                         await queries.touch(db, ids)
                     await self._beat(db)
-                    await presence.sweep(db, stale_seconds=STALE_SECONDS)
+                    await failover.sweep(db, stale_seconds=STALE_SECONDS)
                     if beats % 12 == 0:
                         await queries.delete_old_signals(db, timedelta(minutes=2))
             except (OSError, asyncpg.PostgresError, TimeoutError):
                 logger.warning("waiting-room heartbeat failed", exc_info=True)
-
-
-def _relayed(signal_id: int, sender: UUID, from_gen: int, body: dict[str, Any]) -> Relayed:
-    return Relayed(
-        t=body["t"],
-        id=signal_id,
-        sender=sender,
-        from_gen=from_gen,
-        pc=body.get("pc"),
-        description=body.get("description"),
-        candidate=body.get("candidate"),
-        reason=body.get("reason"),
-    )

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from backend.clinics import joining, presence, service, signalling
+from backend.clinics.connection import Connection
 from backend.clinics.deps import identify
 from backend.clinics.errors import (
     AppointmentClosed,
@@ -46,7 +47,7 @@ from backend.clinics.signalling import (
     Welcome,
 )
 from backend.clinics.turn import ice_config
-from backend.clinics.waiting_room import HEARTBEAT_SECONDS, SILENCE_SECONDS, Connection, Rooms
+from backend.clinics.waiting_room import HEARTBEAT_SECONDS, SILENCE_SECONDS, Rooms
 from backend.core.config import Settings
 from backend.core.errors import AppError, Unauthenticated
 
