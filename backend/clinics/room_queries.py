@@ -31,6 +31,8 @@ UPDATE clinic_connection SET closed_at = now(), close_reason = $2
 WHERE process_id = ANY($1::uuid[]) AND closed_at IS NULL
 RETURNING id, participant_id, process_id, gen
 """
+# Closed sockets are kept a day (the activity log keeps what mattered).
+DELETE_CLOSED_CONNECTIONS = "DELETE FROM clinic_connection WHERE closed_at < now() - $1::interval"
 # The place is freed only if the dead socket still holds it (nobody resumed elsewhere yet).
 RELEASE_PLACE = """
 UPDATE clinic_participant SET connection_id = NULL WHERE id = $1 AND connection_id = $2 RETURNING id
@@ -85,6 +87,10 @@ async def close_connection(conn: asyncpg.Connection, connection_id: UUID, reason
 
 async def close_orphans(conn: asyncpg.Connection, process_ids: list[UUID], reason: str) -> list[OrphanRow]:
     return [OrphanRow.model_validate(dict(r)) for r in await conn.fetch(CLOSE_ORPHANS, process_ids, reason)]
+
+
+async def delete_closed_connections(conn: asyncpg.Connection, older_than: timedelta) -> None:
+    await conn.execute(DELETE_CLOSED_CONNECTIONS, older_than)
 
 
 async def release_place(conn: asyncpg.Connection, participant_id: UUID, connection_id: UUID) -> bool:

@@ -371,5 +371,6 @@ class Rooms:
                     await failover.sweep(db, stale_seconds=STALE_SECONDS)
                     if beats % 12 == 0:
                         await queries.delete_old_signals(db, timedelta(minutes=2))
+                        await room_queries.delete_closed_connections(db, timedelta(days=1))
             except (OSError, asyncpg.PostgresError, TimeoutError):
                 logger.warning("waiting-room heartbeat failed", exc_info=True)

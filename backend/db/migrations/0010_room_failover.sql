@@ -8,7 +8,7 @@
 -- clinic_connection: one row per room socket (its id is clinic_participant.connection_id while
 -- it holds the place), the process holding it, and when and why it closed. A connection still
 -- open when its process dies is how a dropped call is found, even after the person has resumed
--- on another process.
+-- on another process. Closed rows are deleted after a day.
 --
 -- clinic_signal.to_gen: the receiver's call generation when a signalling message was sent, so a
 -- receiver who resumes the same generation on another process is given what it missed.
@@ -32,6 +32,7 @@ CREATE TABLE clinic_connection (
 );
 CREATE INDEX clinic_connection_open_idx ON clinic_connection (process_id) WHERE closed_at IS NULL;
 CREATE INDEX clinic_connection_participant_idx ON clinic_connection (participant_id, opened_at);
+CREATE INDEX clinic_connection_closed_idx ON clinic_connection (closed_at) WHERE closed_at IS NOT NULL;
 
 ALTER TABLE clinic_signal ADD COLUMN to_gen integer NOT NULL DEFAULT 0;
 CREATE INDEX clinic_signal_to_idx ON clinic_signal (to_participant, to_gen, id);
@@ -40,7 +41,7 @@ DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ':app_role') THEN
         EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON clinic_process TO :app_role';
-        EXECUTE 'GRANT SELECT, INSERT, UPDATE ON clinic_connection TO :app_role';
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON clinic_connection TO :app_role';
     END IF;
 END
 $$;
