@@ -2,7 +2,8 @@
 
 The nurse puts the employee on hold and brings them back: the employee's own picture plays
 again (it used to freeze). Then the employee leaves: their page says the nurse was told, and the
-nurse's page shows that they left, not that they are reconnecting.
+nurse's page shows that they left, not that they are reconnecting. The employee rejoins through
+the waiting room, and then the nurse leaves the clinic: the employee's page shows that.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.clinics.helpers import make_clinic, outbox_links
 from tests.clinics.test_clinic_browser import CALL_ARGS, EMPLOYEE, TIMEOUT_MS, employee_arrives, link_for, tab
 from tests.conftest import Server
 from tests.factories import PASSWORD
+from tests.ui.test_accessibility import violations
 
 pytestmark = pytest.mark.browser
 
@@ -97,17 +99,33 @@ async def test_hold_then_leave_seen_from_both_pages(
     await asyncio.sleep(2)  # time for any "reconnecting" to show up, had the leave not been told
     await expect(row).not_to_contain_text("reconnecting")
     await expect(nurse.locator("#call-status")).to_have_text("Alex Example left the call.")
+    found = [f"nurse, someone left: {v}" for v in await violations(nurse)]
+    found += [f"employee, left (375 px): {v}" for v in await violations(employee)]
     reasons = await conn.fetch(
         "SELECT e.detail->>'reason' AS reason FROM call_event e JOIN clinic_participant p"
         " ON p.id = e.participant_id WHERE e.kind = 'left' AND p.kind = 'employee'"
     )
     assert [r["reason"] for r in reasons] == ["left the call"]
 
-    # the nurse leaves the clinic
+    # the employee comes back through the waiting room; then the nurse leaves the clinic
+    await employee.get_by_role("button", name="Rejoin the call").click()
+    await expect(employee.get_by_role("heading", name="You are in the waiting room")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    await row.get_by_role("button", name="Admit Alex Example").click()
+    await decoding(employee)
+    await expect(nurse.locator("#call-status")).to_have_text("")
     await nurse.get_by_role("button", name="Leave the clinic").click()
     await expect(nurse.get_by_role("heading", name="You have left the clinic")).to_be_visible(
         timeout=TIMEOUT_MS
     )
+    await expect(nurse.get_by_text("Anyone in a call with you has been told that you left.")).to_be_visible()
+    await expect(employee.locator("#call-status")).to_have_text(
+        "Test clinician left the call.", timeout=TIMEOUT_MS
+    )
+    await expect(employee.locator(".video-tile")).to_have_count(0)
+    found += [f"nurse, left the clinic: {v}" for v in await violations(nurse)]
+    assert not found, "\n".join(found)
     assert nurse_errors == []
     assert employee_errors == []
     await nurse_ctx.close()
