@@ -84,7 +84,8 @@ async def sweep(conn: asyncpg.Connection, *, stale_seconds: float) -> int:
 async def missed_signals(
     conn: asyncpg.Connection, participant_id: UUID, *, gen: int, after: int
 ) -> list[PendingSignal]:
-    """Signalling sent to this generation of the participant after ``after``, still kept."""
+    """Signalling sent to this generation of the participant after ``after``, still kept, from
+    its senders' current generations."""
     return await room_queries.pending_signals(
         conn, participant_id, gen=gen, after=after, within=timedelta(seconds=SIGNAL_KEEP_SECONDS)
     )

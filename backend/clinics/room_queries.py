@@ -39,10 +39,12 @@ UPDATE clinic_participant SET connection_id = NULL WHERE id = $1 AND connection_
 """
 
 # --- signalling kept for a resume ---
+# Only from the sender's current generation: what an older one sent is for a leg that is gone.
 PENDING_SIGNALS = """
-SELECT id, from_participant, from_gen, body FROM clinic_signal
-WHERE to_participant = $1 AND to_gen = $2 AND id > $3 AND created_at > now() - $4::interval
-ORDER BY id
+SELECT s.id, s.from_participant, s.from_gen, s.body
+FROM clinic_signal s JOIN clinic_participant p ON p.id = s.from_participant AND p.gen = s.from_gen
+WHERE s.to_participant = $1 AND s.to_gen = $2 AND s.id > $3 AND s.created_at > now() - $4::interval
+ORDER BY s.id
 """
 
 
