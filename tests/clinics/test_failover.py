@@ -6,18 +6,22 @@ own server, process A), with real aiortc peers.
    lease runs out.
 2. An SDP answer sent while its receiver's socket is between processes is kept and given to the
    receiver when it resumes on the other process, so the negotiation completes.
+3. A process that starts records what a process that died long before left open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from uuid import uuid4
 
 import asyncpg
 import httpx
 import pytest
 
 from backend.clinics import waiting_room
+from backend.db.pool import create_pool
+from backend.db.pubsub import Hub
 from tests.clinics.agents import CallAgent, Socket
 from tests.clinics.test_call import arrive, ready_clinic
 from tests.conftest import Server
@@ -169,3 +173,41 @@ async def test_an_answer_sent_while_its_receiver_moves_process_completes_the_cal
         for agent in (nurse_agent, employee_agent):
             await agent.close()
         await employee.close()
+
+
+async def test_a_starting_process_records_what_a_long_dead_one_left_open(
+    server: Server, client: httpx.AsyncClient, conn: asyncpg.Connection, db_dsn: str
+) -> None:
+    """Nobody was running when a process died: the next process to start records its sockets."""
+    clinic, _, employee_token = await ready_clinic(client, conn)
+    employee = Socket(server.url, "employee")
+    me = (await arrive(employee, employee_token, clinic.appointments[0]["id"]))["participant"]
+    await employee.close()
+    dead, orphan = uuid4(), uuid4()
+    await conn.execute(
+        "INSERT INTO clinic_process (id, beat_at) VALUES ($1, now() - interval '1 hour')", dead
+    )
+    await conn.execute(
+        "INSERT INTO clinic_connection (id, participant_id, process_id, gen) VALUES ($1, $2::uuid, $3, 7)",
+        orphan,
+        me,
+        dead,
+    )
+    pool = await create_pool(db_dsn, min_size=1, max_size=2, role=None)
+    hub = Hub(db_dsn)
+    await hub.start()
+    rooms = waiting_room.Rooms(pool, hub)
+    try:
+        await rooms.start()
+        detail = await conn.fetchval(
+            "SELECT detail FROM call_event WHERE participant_id = $1::uuid AND kind = 'left'"
+            " AND detail->>'reason' = 'server process stopped'",
+            me,
+        )
+        assert detail == {"reason": "server process stopped", "gen": 7, "resumed": True}
+        assert await conn.fetchval("SELECT count(*) FROM clinic_process WHERE id = $1", dead) == 0
+        assert await conn.fetchval("SELECT count(*) FROM clinic_process WHERE id = $1", rooms.process_id) == 1
+    finally:
+        await rooms.stop()
+        await hub.stop()
+        await pool.close()
