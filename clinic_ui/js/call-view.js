@@ -106,7 +106,8 @@ export class CallView {
   peerStatus(peer, status, state) {
     const name = peer.name || 'The other person';
     if (status === 'left') {
-      const text = state === 'left' ? `${name} left the call.` : state === 'held' ? `${name} is on hold.` : '';
+      const back = peer.kind === 'clinician' ? ' Stay on this page: the call carries on here if they come back.' : '';
+      const text = state === 'left' ? `${name} left the call.${back}` : state === 'held' ? `${name} is on hold.` : '';
       replace(this.status, text);
       if (text && !this.tiles.size) replace(this.empty, text);
       return;

@@ -121,7 +121,8 @@ async def test_hold_then_leave_seen_from_both_pages(
     )
     await expect(nurse.get_by_text("Anyone in a call with you has been told that you left.")).to_be_visible()
     await expect(employee.locator("#call-status")).to_have_text(
-        "Test clinician left the call.", timeout=TIMEOUT_MS
+        "Test clinician left the call. Stay on this page: the call carries on here if they come back.",
+        timeout=TIMEOUT_MS,
     )
     await expect(employee.locator(".video-tile")).to_have_count(0)
     found += [f"nurse, left the clinic: {v}" for v in await violations(nurse)]
