@@ -10,7 +10,6 @@ nobody's place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +18,7 @@ import asyncpg
 from backend.audit import service as audit
 from backend.audit.schemas import Actor
 from backend.auth.schemas import Role
-from backend.clinics import events, queries
+from backend.clinics import events, queries, room_queries
 from backend.clinics.errors import (
     AppointmentClosed,
     ClinicConflict,
@@ -109,8 +108,10 @@ async def take_seat(
     *,
     connection_id: UUID,
     resume: int | None,
+    process_id: UUID,
 ) -> tuple[Seat, bool]:
-    """Hold the participant's place with this socket; resuming keeps the call generation."""
+    """Hold the participant's place with this socket (recorded as held by this process);
+    resuming keeps the call generation."""
     async with conn.transaction():
         current = await queries.get_participant(conn, participant.id, lock=True)
         if current is None:
@@ -121,6 +122,9 @@ async def take_seat(
         )
         if row.kind != "clinician" and row.state in ("not_arrived", "left"):
             row = await queries.set_state(conn, row.id, "testing")
+        elif row.kind == "clinician" and row.state == "left":  # back at the clinic
+            row = await queries.set_state(conn, row.id, "waiting")
+        await room_queries.open_connection(conn, connection_id, row.id, process_id=process_id, gen=row.gen)
         actor = caller.user.actor() if caller.user else None
         call = row.appointment_id or await _active(conn, row.session_id)
         if call is not None:
@@ -163,36 +167,38 @@ async def current_call(conn: asyncpg.Connection, seat: Seat, state: str | None =
 async def leave_seat(conn: asyncpg.Connection, seat: Seat, reason: str) -> None:
     """The socket has gone; the place (and any call membership) is kept for a reconnect."""
     async with conn.transaction():
+        await room_queries.close_connection(conn, seat.connection_id, reason)
         row = await queries.disconnect(conn, seat.participant_id, seat.connection_id)
         if row is None:  # replaced by a newer socket meanwhile
             return
         call = row.appointment_id or await _active(conn, row.session_id)
-        if call is not None:
+        if call is not None and row.state != "left":  # an announced leave is logged already
             await queries.insert_call_event(conn, call, row.id, None, "left", {"reason": reason})
         await events.participant_changed(conn, row, call)
 
 
-async def reclaim(conn: asyncpg.Connection, seat: Seat) -> bool:
-    """Hold the place again after a sweep wrongly judged this live socket gone."""
+async def leave(conn: asyncpg.Connection, seat: Seat) -> None:
+    """The person leaves on purpose (the call, the waiting room, or the nurse the clinic): the place
+    becomes ``left``, the activity log says so, and the call's other members are told that they
+    left rather than that they are reconnecting. Coming back means waiting to be admitted again."""
     async with conn.transaction():
-        row = await queries.get_participant(conn, seat.participant_id, lock=True)
-        if row is None or row.connection_id is not None:
-            return False
-        row = await queries.connect(conn, row.id, seat.connection_id, row.gen)
-        await events.participant_changed(conn, row)
-    return True
-
-
-async def sweep(conn: asyncpg.Connection, *, stale_seconds: float) -> int:
-    """Free places whose socket stopped sending heartbeats (its process may have died)."""
-    async with conn.transaction():
-        rows = await queries.sweep_stale(conn, timedelta(seconds=stale_seconds))
-        for row in rows:
-            call = row.appointment_id or await _active(conn, row.session_id)
-            if call is not None:
-                await queries.insert_call_event(conn, call, row.id, None, "left", {"reason": "no heartbeat"})
-            await events.participant_changed(conn, row, call)
-    return len(rows)
+        row = await _own(conn, seat)
+        if row.state in ("left", "done", "dna"):
+            return
+        call = await current_call(conn, seat, row.state)
+        updated = await queries.set_state(conn, row.id, "left")
+        logged = call or row.appointment_id
+        if logged is not None:
+            where = "call" if call else "waiting room"
+            await queries.insert_call_event(
+                conn,
+                logged,
+                row.id,
+                seat.actor.id if seat.actor else None,
+                "left",
+                {"reason": f"left the {where}", "gen": seat.gen},
+            )
+        await events.participant_changed(conn, updated, call)
 
 
 async def _set(
@@ -364,7 +370,8 @@ async def relay(conn: asyncpg.Connection, seat: Seat, to: UUID, body: dict[str, 
     """Pass signalling to another member of the sender's call; nobody else may send or receive it."""
     async with conn.transaction():
         call = await current_call(conn, seat)
-        members = {m.id for m in await queries.call_members(conn, call)} if call else set()
+        members_rows = await queries.call_members(conn, call) if call else []
+        members = {m.id for m in members_rows}
         if (
             call is None
             or seat.participant_id not in members
@@ -372,7 +379,10 @@ async def relay(conn: asyncpg.Connection, seat: Seat, to: UUID, body: dict[str, 
             or to == seat.participant_id
         ):
             raise ParticipantNotFound("You can only signal to someone in your own call.")
-        signal_id = await queries.insert_signal(conn, call, seat.participant_id, to, seat.gen, body)
+        target_gen = next(m.gen for m in members_rows if m.id == to)
+        signal_id = await queries.insert_signal(
+            conn, call, seat.participant_id, to, seat.gen, body, target_gen=target_gen
+        )
         await events.signal(conn, seat.session_id, signal_id, to)
 
 

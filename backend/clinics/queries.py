@@ -191,11 +191,12 @@ WHERE p.session_id = $1 AND p.kind = 'employee' AND p.state = 'waiting'
 ORDER BY sl.starts_at, p.waiting_since, p.id
 """
 # Members of an appointment's call: admitted employee and guests, and the clinician while the
-# session's active appointment is this one.
+# session's active appointment is this one (unless they have left the clinic).
 CALL_MEMBERS = f"""
 SELECT {_PARTICIPANT} FROM clinic_participant p
 WHERE (p.appointment_id = $1 AND p.state = 'in_call')
-   OR (p.kind = 'clinician' AND p.session_id = (SELECT session_id FROM appointment WHERE id = $1)
+   OR (p.kind = 'clinician' AND p.state <> 'left'
+       AND p.session_id = (SELECT session_id FROM appointment WHERE id = $1)
        AND EXISTS (SELECT 1 FROM clinic_session s WHERE s.id = p.session_id AND s.active_appointment_id = $1))
 ORDER BY p.kind = 'clinician' DESC, p.kind = 'guest', p.id
 """
@@ -215,8 +216,8 @@ LINK_FAILURE = "UPDATE clinic_join_link SET failures = failures + 1 WHERE id = $
 
 # --- signalling and the activity log ---
 INSERT_SIGNAL = """
-INSERT INTO clinic_signal (appointment_id, from_participant, to_participant, from_gen, body)
-VALUES ($1, $2, $3, $4, $5) RETURNING id
+INSERT INTO clinic_signal (appointment_id, from_participant, to_participant, from_gen, body, to_gen)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
 """
 GET_SIGNAL = "SELECT from_participant, to_participant, from_gen, body FROM clinic_signal WHERE id = $1"
 DELETE_OLD_SIGNALS = "DELETE FROM clinic_signal WHERE created_at < now() - $1::interval"
@@ -515,9 +516,16 @@ async def link_failure(conn: asyncpg.Connection, link_id: UUID) -> int:
 
 
 async def insert_signal(
-    conn: asyncpg.Connection, appointment_id: UUID, sender: UUID, target: UUID, gen: int, body: dict[str, Any]
+    conn: asyncpg.Connection,
+    appointment_id: UUID,
+    sender: UUID,
+    target: UUID,
+    gen: int,
+    body: dict[str, Any],
+    *,
+    target_gen: int,
 ) -> int:
-    signal_id: int = await conn.fetchval(INSERT_SIGNAL, appointment_id, sender, target, gen, body)
+    signal_id: int = await conn.fetchval(INSERT_SIGNAL, appointment_id, sender, target, gen, body, target_gen)
     return signal_id
 
 

@@ -1,18 +1,23 @@
 """The ``/ws/clinic`` protocol: one JSON object per WebSocket text message, typed by ``t``.
 
+``docs/clinic-protocol.md`` describes every message, participant state and close code; a test
+checks that it lists every ``t`` and every ``CloseCode`` defined here.
+
 Client -> server (``ClientMessage``, a discriminated union; anything else is refused):
   join        first message: ``appointment`` (employee, third party) or ``clinic`` (its clinician);
-              optional ``token`` (else the cookie) and ``resume`` (the gen to resume after a drop)
+              optional ``token`` (else the cookie), ``resume`` (the gen to resume after a drop) and
+              ``last_signal`` (the id of the last sdp/ice/bye received, to be given what was missed)
   ping        heartbeat, every few seconds; the server answers ``pong``
   testing     the pre-call test has started             ready      entering the waiting room
   precall     the browser's offer to the server's echo peer (pre-call test)
   precall_result  what the browser measured; the server answers ``precall_verdict``
   sdp / ice / bye  WebRTC signalling to another member of the same call (``to``, ``pc``)
   quality     a connection-quality sample during the call
+  leave       the person leaves the call (or the waiting room, or the nurse the clinic) on purpose
   admit / hold / message / invite / end  the clinician running the clinic only
 
 Server -> client (``ServerMessage`` models below): welcome, state, queue, room, participant,
-call, peer, sdp/ice/bye (with ``from``), message, peer_quality, precall_answer,
+call, peer, sdp/ice/bye (with ``from`` and ``id``), message, peer_quality, precall_answer,
 precall_verdict, invited, pong, error.
 
 Limits: at most ``MAX_MESSAGE_BYTES`` per message; SDP must be well-formed (``v=0`` first, ``x=``
@@ -23,6 +28,7 @@ lines, ``o=``/``s=``/``t=`` and at least one ``m=`` section). A refused message 
 from __future__ import annotations
 
 import re
+from enum import IntEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -45,6 +51,22 @@ _SDP_LINE = re.compile(r"^[a-z]=[^\x00-\x08\x0a-\x1f\x7f]*$")
 _CANDIDATE = re.compile(r"^(candidate:[^\x00-\x1f\x7f]{1,1000})?$")
 PcId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Token = Annotated[str, Field(min_length=16, max_length=200)]
+
+
+class CloseCode(IntEnum):
+    """Why the server closed a room socket: one meaning per code (see docs/clinic-protocol.md)."""
+
+    NORMAL = 1000  # the server ended the socket after the person's own close or leave
+    SERVER_RESTARTING = 1012  # this process is stopping: reconnect (any process will do)
+    INVALID_JOIN = 4400  # no join message in time, or the first message was not a valid join
+    NOT_SIGNED_IN = 4401  # neither the token nor a cookie identifies anyone
+    FORBIDDEN_ORIGIN = 4403  # the page calling is not this site
+    NOT_INVITED = 4404  # the caller has no place in this clinic or appointment (or it was removed)
+    NO_HEARTBEAT = 4408  # nothing received for SILENCE_SECONDS: reconnect
+    REPLACED = 4409  # the same person joined from another window or device; this one must stop
+    APPOINTMENT_CLOSED = 4410  # the appointment has ended, was cancelled or marked did-not-attend
+    ROOM_NOT_OPEN = 4425  # too early: the waiting room opens a few minutes before the appointment
+    TOO_SLOW = 4429  # the socket did not take its messages fast enough: reconnect
 
 
 def check_sdp(sdp: str) -> str:
@@ -120,6 +142,7 @@ class Join(_Message):
     clinic: UUID | None = None
     token: Token | None = None
     resume: int | None = Field(default=None, ge=0)
+    last_signal: int | None = Field(default=None, ge=0)
 
 
 class Ping(_Message):
@@ -163,6 +186,12 @@ class Bye(_Message):
     to: UUID
     pc: PcId | None = None
     reason: str = Field(default="", max_length=200)
+
+
+class Leave(_Message):
+    """Leaving on purpose: the place becomes ``left`` and the others are told (not "reconnecting")."""
+
+    t: Literal["leave"]
 
 
 class Quality(_Message):
@@ -210,6 +239,7 @@ ClientMessage = Annotated[
     | Ice
     | Bye
     | Quality
+    | Leave
     | Admit
     | Hold
     | Message
@@ -313,6 +343,8 @@ class Peer(Out):
     t: Literal["peer"] = "peer"
     status: Literal["joined", "left", "reconnecting", "connected"]
     peer: CallPeer
+    # With "left": where the peer went ("left" = they chose to leave, "held", "waiting", "done"...).
+    state: ParticipantState | None = None
 
 
 class Relayed(Out):
@@ -321,6 +353,7 @@ class Relayed(Out):
     model_config = ConfigDict(populate_by_name=True)
 
     t: Literal["sdp", "ice", "bye"]
+    id: int  # increasing per receiver: sent back as join's last_signal after a drop
     sender: UUID = Field(serialization_alias="from")
     from_gen: int
     pc: str | None = None

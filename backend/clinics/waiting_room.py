@@ -7,7 +7,9 @@ handles events in commit order; queue positions are recomputed with one query pe
 
 Liveness is the WebSocket's: each process touches ``last_seen_at`` of its sockets every few
 seconds, and every process sweeps places whose socket has been silent too long (its process may
-have died), which tells the others the person is reconnecting.
+have died), which tells the others the person is reconnecting. Each process also renews its lease
+in ``clinic_process``; the sockets of a process whose lease runs out are recorded as dropped in
+their calls' activity logs (``backend.clinics.failover``).
 """
 
 from __future__ import annotations
@@ -16,27 +18,27 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
-from backend.clinics import events, presence, queries
-from backend.clinics.presence import Seat
+from backend.clinics import events, failover, presence, queries, room_queries
+from backend.clinics.connection import Connection, peer_view, relayed
 from backend.clinics.schemas import ParticipantRow
 from backend.clinics.signalling import (
     Call,
-    CallPeer,
+    CloseCode,
     Error,
-    Out,
     Participant,
     Peer,
     PeerQuality,
     Queue,
-    Relayed,
     Room,
     RoomMessage,
     State,
@@ -50,55 +52,8 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5  # clients ping this often; this process touches its sockets as often
 SILENCE_SECONDS = 20  # a socket silent this long is closed
 STALE_SECONDS = 30  # a place not touched this long is freed by any process's sweep
-OUTBOX_SIZE = 256  # messages queued for one socket before it is judged too slow and closed
 QUEUE_DEBOUNCE_SECONDS = 0.2
 QUEUE_REFRESH_SECONDS = 20
-_RANK = {"clinician": 0, "employee": 1, "guest": 2}
-
-
-@dataclass(eq=False)
-class Connection:
-    """One socket's seat, and what it was last told (so changes are sent as differences)."""
-
-    seat: Seat
-    starts_at: datetime | None = None
-    clinician_name: str = ""
-    outbox: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(OUTBOX_SIZE + 1))
-    state: str | None = None
-    call: UUID | None = None
-    peers: dict[UUID, CallPeer] = field(default_factory=dict)
-    queue_view: tuple[int, int, int] | None = None
-    close_code: int | None = None
-    close_reason: str = ""
-
-    def send(self, message: Out) -> None:
-        if self.close_code is not None:
-            return
-        if self.outbox.qsize() >= OUTBOX_SIZE:
-            self.close(4429, "too slow to receive")
-            return
-        self.outbox.put_nowait(json.dumps(message.dump(), separators=(",", ":")))
-
-    def close(self, code: int, reason: str) -> None:
-        if self.close_code is not None:
-            return
-        self.close_code, self.close_reason = code, reason
-        while self.outbox.qsize() > OUTBOX_SIZE:
-            self.outbox.get_nowait()
-        self.outbox.put_nowait(None)
-
-
-def peer_view(me: Seat, member: ParticipantRow) -> CallPeer:
-    mine = (_RANK[me.kind], str(me.participant_id))
-    theirs = (_RANK[member.kind], str(member.id))
-    return CallPeer(
-        participant=member.id,
-        kind=member.kind,
-        name=member.display_name,
-        gen=member.gen,
-        connected=member.connection_id is not None,
-        polite=mine > theirs,
-    )
 
 
 @dataclass(eq=False)
@@ -119,14 +74,20 @@ class Rooms:
         self._hub = hub
         self._rooms: dict[UUID, _Room] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.process_id = uuid4()  # this process's lease in clinic_process
 
     async def start(self) -> None:
+        try:  # the lease, and a look for processes that died while none of us was running
+            async with self._pool.acquire() as proxy:
+                await self._beat(cast(asyncpg.Connection, proxy))
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            logger.warning("waiting-room lease not taken at start", exc_info=True)
         self._tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._refresh_queues())]
 
     async def stop(self) -> None:
         for room in self._rooms.values():
             for connection in room.connections:
-                connection.close(1012, "server restarting")
+                connection.close(CloseCode.SERVER_RESTARTING, "server restarting")
         for task in [*self._tasks, *(r.task for r in self._rooms.values() if r.task)]:
             task.cancel()
         for task in self._tasks:
@@ -232,17 +193,17 @@ class Rooms:
     async def _refresh_self(self, db: asyncpg.Connection, c: Connection, *, force: bool = False) -> None:
         row = await queries.get_participant(db, c.seat.participant_id)
         if row is None:
-            c.close(4404, "gone")
+            c.close(CloseCode.NOT_INVITED, "gone")
             return
         if row.connection_id is None:
-            await presence.reclaim(db, c.seat)
+            await failover.reclaim(db, c.seat)
         elif row.connection_id != c.seat.connection_id:
             c.send(
                 Error(
                     code="replaced", detail="You joined from another window or device; this one has stopped."
                 )
             )
-            c.close(4409, "replaced")
+            c.close(CloseCode.REPLACED, "replaced")
             return
         if force or row.state != c.state:
             c.state = row.state
@@ -275,7 +236,8 @@ class Rooms:
             elif old.connected != view.connected:
                 c.send(Peer(status="connected" if view.connected else "reconnecting", peer=view))
         for pid in c.peers.keys() - now.keys():
-            c.send(Peer(status="left", peer=c.peers[pid]))
+            gone = await queries.get_participant(db, pid)
+            c.send(Peer(status="left", peer=c.peers[pid], state=gone.state if gone else None))
         c.peers = now
 
     async def _on_signal(self, targets: list[Connection], signal_id: int) -> None:
@@ -284,17 +246,38 @@ class Rooms:
         if found is None:
             return
         sender, _, from_gen, body = found
-        relayed = Relayed(
-            t=body["t"],
-            sender=sender,
-            from_gen=from_gen,
-            pc=body.get("pc"),
-            description=body.get("description"),
-            candidate=body.get("candidate"),
-            reason=body.get("reason"),
-        )
+        message = relayed(signal_id, sender, from_gen, body)
         for c in targets:
-            c.send(relayed)
+            async with c.signal_lock:
+                if signal_id > c.last_signal:
+                    c.last_signal = signal_id
+                    c.send(message)
+
+    @contextlib.asynccontextmanager
+    async def joining(
+        self, room: _Room, connection: Connection, *, missed_after: int | None
+    ) -> AsyncIterator[None]:
+        """Add a socket to its room; one that resumed is first given the signalling it missed while
+        it was between sockets (or processes). Live signalling waits meanwhile, so none is lost,
+        repeated or reordered."""
+        async with connection.signal_lock:
+            room.connections.add(connection)
+            if missed_after is not None:
+                connection.last_signal = missed_after
+                async with self._pool.acquire() as proxy:
+                    missed = await failover.missed_signals(
+                        cast(asyncpg.Connection, proxy),
+                        connection.seat.participant_id,
+                        gen=connection.seat.gen,
+                        after=missed_after,
+                    )
+                for signal in missed:
+                    connection.send(relayed(signal.id, signal.from_participant, signal.from_gen, signal.body))
+                    connection.last_signal = signal.id
+        try:
+            yield
+        finally:
+            room.connections.discard(connection)
 
     async def _on_message(self, targets: list[Connection], event_id: int) -> None:
         async with self._pool.acquire() as proxy:
@@ -367,8 +350,13 @@ class Rooms:
             for room in list(self._rooms.values()):
                 self._schedule_queue(room)
 
+    async def _beat(self, db: asyncpg.Connection) -> None:
+        await room_queries.beat(db, self.process_id, host=socket.gethostname()[:200], pid=os.getpid())
+        await failover.bury_dead_processes(db, lease_seconds=STALE_SECONDS)
+
     async def _heartbeat(self) -> None:
-        """Touch this process's places; free anyone's places that nobody touches any more."""
+        """Renew this process's lease and touch its places; record the sockets of dead processes;
+        free anyone's places that nobody touches any more."""
         beats = 0
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
@@ -379,8 +367,10 @@ class Rooms:
                     ids = [c.seat.connection_id for c in self.connections]
                     if ids:
                         await queries.touch(db, ids)
-                    await presence.sweep(db, stale_seconds=STALE_SECONDS)
+                    await self._beat(db)
+                    await failover.sweep(db, stale_seconds=STALE_SECONDS)
                     if beats % 12 == 0:
                         await queries.delete_old_signals(db, timedelta(minutes=2))
+                        await room_queries.delete_closed_connections(db, timedelta(days=1))
             except (OSError, asyncpg.PostgresError, TimeoutError):
                 logger.warning("waiting-room heartbeat failed", exc_info=True)

@@ -22,14 +22,22 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from backend.clinics import joining, presence, service, signalling
+from backend.clinics.connection import Connection
 from backend.clinics.deps import identify
-from backend.clinics.errors import ClinicForbidden, MessageInvalid, TooManyMessages
+from backend.clinics.errors import (
+    AppointmentClosed,
+    ClinicForbidden,
+    MessageInvalid,
+    RoomNotOpen,
+    TooManyMessages,
+)
 from backend.clinics.joining import Caller
 from backend.clinics.media import EchoPeer, PeerRegistry
 from backend.clinics.presence import Seat
 from backend.clinics.schemas import GuestCreate
 from backend.clinics.signalling import (
     ClientMessage,
+    CloseCode,
     Error,
     IceServerOut,
     Invited,
@@ -39,7 +47,7 @@ from backend.clinics.signalling import (
     Welcome,
 )
 from backend.clinics.turn import ice_config
-from backend.clinics.waiting_room import HEARTBEAT_SECONDS, SILENCE_SECONDS, Connection, Rooms
+from backend.clinics.waiting_room import HEARTBEAT_SECONDS, SILENCE_SECONDS, Rooms
 from backend.core.config import Settings
 from backend.core.errors import AppError, Unauthenticated
 
@@ -77,7 +85,7 @@ class _Bucket:
 async def clinic_socket(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
     if not _origin_ok(websocket, settings):
-        await websocket.close(code=4403)
+        await websocket.close(code=CloseCode.FORBIDDEN_ORIGIN)
         return
     await websocket.accept()
     try:
@@ -90,9 +98,20 @@ async def clinic_socket(websocket: WebSocket) -> None:
                 await websocket.close()
 
 
-async def _refuse(websocket: WebSocket, error: AppError, code: int) -> None:
+async def _refuse(websocket: WebSocket, error: AppError, code: CloseCode) -> None:
     await websocket.send_json(Error(code=error.code, detail=error.detail, refused="join").dump())
     await websocket.close(code=code)
+
+
+def _join_refusal(error: AppError) -> CloseCode:
+    """The close code of a refused join: one meaning each (docs/clinic-protocol.md)."""
+    if isinstance(error, AppointmentClosed):
+        return CloseCode.APPOINTMENT_CLOSED
+    if isinstance(error, RoomNotOpen):
+        return CloseCode.ROOM_NOT_OPEN
+    if error.status_code == 404:
+        return CloseCode.NOT_INVITED
+    return CloseCode.INVALID_JOIN
 
 
 async def _session(websocket: WebSocket, settings: Settings) -> None:
@@ -104,16 +123,20 @@ async def _session(websocket: WebSocket, settings: Settings) -> None:
         if not isinstance(join, signalling.Join):
             raise MessageInvalid("The first message must be join.")
     except TimeoutError:
-        await _refuse(websocket, MessageInvalid("No join message arrived."), 4400)
+        await _refuse(websocket, MessageInvalid("No join message arrived."), CloseCode.INVALID_JOIN)
         return
     except AppError as error:
-        await _refuse(websocket, error, 4400)
+        await _refuse(websocket, error, CloseCode.INVALID_JOIN)
         return
     async with pool.acquire() as proxy:
         db = cast(asyncpg.Connection, proxy)
         caller = await identify(db, websocket, join.token)
         if caller is None:
-            await _refuse(websocket, Unauthenticated("Sign in or open your invitation link again."), 4401)
+            await _refuse(
+                websocket,
+                Unauthenticated("Sign in or open your invitation link again."),
+                CloseCode.NOT_SIGNED_IN,
+            )
             return
         try:
             participant = await presence.locate(
@@ -121,7 +144,7 @@ async def _session(websocket: WebSocket, settings: Settings) -> None:
             )
             appointment = await joining.appointment_view(db, participant.appointment_id)
         except AppError as error:
-            await _refuse(websocket, error, 4404 if error.status_code == 404 else 4409)
+            await _refuse(websocket, error, _join_refusal(error))
             return
     async with rooms.room(participant.session_id) as room:
         async with pool.acquire() as proxy:
@@ -131,6 +154,7 @@ async def _session(websocket: WebSocket, settings: Settings) -> None:
                 caller,
                 connection_id=uuid4(),
                 resume=join.resume,
+                process_id=rooms.process_id,
             )
         connection = Connection(
             seat,
@@ -151,18 +175,18 @@ async def _session(websocket: WebSocket, settings: Settings) -> None:
                 ice_servers=[IceServerOut.model_validate(s.model_dump()) for s in ice.ice_servers],
             )
         )
-        room.connections.add(connection)
         handler = _Handler(websocket, connection, caller, pool, websocket.app.state.clinic_peers, settings)
         reason = "closed"
+        missed_after = join.last_signal if resumed else None
         try:
-            await rooms.sync(connection)
-            reason = await handler.serve()
+            async with rooms.joining(room, connection, missed_after=missed_after):
+                await rooms.sync(connection)
+                reason = await handler.serve()
         finally:
-            room.connections.discard(connection)
             await handler.cleanup()
             async with pool.acquire() as proxy:
                 await presence.leave_seat(cast(asyncpg.Connection, proxy), seat, reason)
-            connection.close(1000, reason)
+            connection.close(CloseCode.NORMAL, reason)
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(writer, 2)
 
@@ -172,7 +196,9 @@ async def _write(websocket: WebSocket, connection: Connection) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         while (text := await connection.outbox.get()) is not None:
             await websocket.send_text(text)
-        await websocket.close(code=connection.close_code or 1000, reason=connection.close_reason[:100])
+        await websocket.close(
+            code=connection.close_code or CloseCode.NORMAL, reason=connection.close_reason[:100]
+        )
 
 
 class _Handler:
@@ -198,7 +224,7 @@ class _Handler:
             try:
                 message = await asyncio.wait_for(self.websocket.receive(), SILENCE_SECONDS)
             except TimeoutError:
-                self.connection.close(4408, "no heartbeat")
+                self.connection.close(CloseCode.NO_HEARTBEAT, "no heartbeat")
                 return "no heartbeat"
             if message["type"] == "websocket.disconnect":
                 return "disconnected"
@@ -238,6 +264,8 @@ class _Handler:
         elif isinstance(message, signalling.RELAYED):
             body = message.model_dump(mode="json", exclude={"to"})
             await presence.relay(db, self.seat, message.to, body)
+        elif isinstance(message, signalling.Leave):
+            await presence.leave(db, self.seat)
         elif isinstance(message, signalling.Quality):
             await presence.quality(db, self.seat, message.sample.model_dump())
         elif isinstance(message, signalling.Admit):

@@ -22,6 +22,8 @@ export class CallView {
     this.self = h('figure', { class: 'self-view' }, this.selfVideo, h('figcaption', {}, 'You'));
     this.quality = h('p', { class: 'quality', id: 'call-quality' }, 'Connection: connecting…');
     this.notice = h('p', { class: 'notice notice--warning call-notice', hidden: true, role: 'status' });
+    // Who left the call, read out when it happens.
+    this.status = h('p', { class: 'call-status', id: 'call-status', role: 'status' });
     this.mic = h('button', { type: 'button', class: 'button button--secondary', 'aria-pressed': 'false' }, 'Mute microphone');
     this.camera = h('button', { type: 'button', class: 'button button--secondary', 'aria-pressed': 'false' }, 'Turn camera off');
     this.soundOnly = h('button', { type: 'button', class: 'button button--secondary' }, 'Sound only');
@@ -30,7 +32,7 @@ export class CallView {
       this.mic, this.camera, this.soundOnly, this.extra);
     this.empty = h('p', { class: 'muted' }, 'Connecting you to the others in the call…');
     this.el = h('section', { class: 'call', 'aria-labelledby': 'call-title' },
-      this.heading, this.notice, h('div', { class: 'call__stage' }, this.grid, this.self), this.quality, this.controls);
+      this.heading, this.notice, this.status, h('div', { class: 'call__stage' }, this.grid, this.self), this.quality, this.controls);
     this.grid.append(this.empty);
   }
 
@@ -94,7 +96,26 @@ export class CallView {
     this.heading.after(this.soundButton);
   }
 
-  peerStatus(peer, status) {
+  /** Play every video again: a video taken out of the page (the waiting room during a hold) is
+   * paused by the browser, and autoplay does not start it again when it is put back. */
+  resume() {
+    const videos = [this.selfVideo, ...[...this.tiles.values()].map((tile) => tile.video)];
+    for (const el of videos) if (el.srcObject && el.paused) el.play().catch(() => {});
+  }
+
+  peerStatus(peer, status, state) {
+    const name = peer.name || 'The other person';
+    if (status === 'left') {
+      const back = peer.kind === 'clinician' ? ' Stay on this page: the call carries on here if they come back.' : '';
+      const text = state === 'left' ? `${name} left the call.${back}` : state === 'held' ? `${name} is on hold.` : '';
+      replace(this.status, text);
+      if (text && !this.tiles.size) replace(this.empty, text);
+      return;
+    }
+    if (status === 'joined') {
+      replace(this.status, '');
+      replace(this.empty, 'Connecting you to the others in the call…');
+    }
     const tile = this.tiles.get(peer.participant);
     if (!tile) return;
     const note = status === 'reconnecting' ? ' (reconnecting…)' : peer.audioOnly ? ' (sound only)' : '';

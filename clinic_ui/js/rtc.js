@@ -87,8 +87,11 @@ export class CallManager {
   async onPeer(m) {
     const peer = m.peer;
     if (m.status === 'left') {
+      // Gone from the call (left, on hold, or the call ended): close the leg, so no ICE restarts
+      // are sent to nobody.
       this.peers.delete(peer.participant);
       this.dropLeg(peer.participant, true);
+      this.hooks.onPeerStatus?.(peer, m.status, m.state);
       return;
     }
     this.peers.set(peer.participant, peer);

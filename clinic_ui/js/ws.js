@@ -4,9 +4,13 @@
 // asks to resume its call generation, so calls continue without renegotiation when the media
 // path is still up. Heartbeats keep the server's view of our presence fresh; a silent socket is
 // replaced. Closes that mean "do not come back" (not signed in, not invited, replaced by another
-// window) are reported once as 'fatal' and end reconnection.
+// window, appointment over, room not open yet) are reported once as 'fatal' and end reconnection.
+// Close codes: docs/clinic-protocol.md. The id of the last signalling message received goes with
+// a resume, so what was sent while we were away (even on another server process) is given to us.
 
-const FATAL = new Set([4400, 4401, 4403, 4404, 4409]);
+const FATAL = new Set([4400, 4401, 4403, 4404, 4409, 4410, 4425]);
+const SIGNALS = new Set(['sdp', 'ice', 'bye']);
+const LEAVE_ACK_MS = 3000;
 const DELAYS_MS = [300, 1000, 2000, 4000, 5000];
 const SILENCE_MS = 15_000;
 
@@ -22,6 +26,7 @@ export class RoomSocket {
     this.pingTimer = null;
     this.lastHeard = 0;
     this.connected = false;
+    this.lastSignal = 0;
   }
 
   /** Register a handler for a message type ('welcome', 'state', ...) or 'open', 'lost', 'fatal'. */
@@ -53,7 +58,10 @@ export class RoomSocket {
     this.ws = ws;
     ws.addEventListener('open', () => {
       const join = { t: 'join', ...this.join };
-      if (this.gen !== null) join.resume = this.gen;
+      if (this.gen !== null) {
+        join.resume = this.gen;
+        join.last_signal = this.lastSignal;
+      }
       ws.send(JSON.stringify(join));
       this.lastHeard = Date.now();
     });
@@ -70,7 +78,9 @@ export class RoomSocket {
     } catch {
       return;
     }
+    if (SIGNALS.has(message.t) && Number.isInteger(message.id)) this.lastSignal = Math.max(this.lastSignal, message.id);
     if (message.t === 'welcome') {
+      if (message.gen !== this.gen) this.lastSignal = 0; // a new generation: nothing kept to resume
       this.gen = message.gen;
       this.attempt = 0;
       this.connected = true;
@@ -139,6 +149,21 @@ export class RoomSocket {
       };
       this.on(type, handler);
     });
+  }
+
+  /**
+   * Leave on purpose: the server records it and tells the others that we left (not that we are
+   * reconnecting). Resolves true once the server has confirmed, false if it could not be told.
+   */
+  async leave() {
+    let told = false;
+    if (this.connected) {
+      const confirmed = this.next('state', LEAVE_ACK_MS, (m) => m.state === 'left');
+      if (this.send({ t: 'leave' })) told = await confirmed.then(() => true, () => false);
+      else confirmed.catch(() => {});
+    }
+    this.stop();
+    return told;
   }
 
   stop() {

@@ -137,6 +137,7 @@ class CallAgent:
         self.legs: dict[str, Leg] = {}
         self.frames: dict[str, int] = {}  # frames decoded from each peer, over all its legs
         self.errors: list[str] = []
+        self.answer_gate: asyncio.Event | None = None  # when set by a test, answers wait for it
         socket.listeners.append(self._on_message)
 
     async def _on_message(self, m: dict[str, Any]) -> None:
@@ -208,6 +209,8 @@ class CallAgent:
                 leg = self._new_leg(pid, m["pc"], m["from_gen"])
             await leg.pc.setRemoteDescription(RTCSessionDescription(description["sdp"], "offer"))
             await leg.pc.setLocalDescription(await leg.pc.createAnswer())
+            if self.answer_gate is not None:
+                await self.answer_gate.wait()
             answer = {"type": "answer", "sdp": leg.pc.localDescription.sdp}
             await self.socket.send({"t": "sdp", "to": pid, "pc": leg.pc_id, "description": answer})
         else:
@@ -223,6 +226,11 @@ class CallAgent:
                 raise AssertionError(f"{self.socket.label}: {self.frames.get(pid, 0)} frames from {pid}")
             await asyncio.sleep(0.05)
         return self.frames[pid]
+
+    def move_to(self, socket: Socket) -> None:
+        """Carry on on another socket (the same person, reconnected elsewhere)."""
+        self.socket = socket
+        socket.listeners.append(self._on_message)
 
     async def close(self) -> None:
         for pid in list(self.legs):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -20,14 +19,6 @@ from backend.clinics import waiting_room
 from tests.clinics.agents import CallAgent, Socket
 from tests.clinics.test_call import arrive, ready_clinic
 from tests.conftest import Server
-from tests.processes import app_process
-
-
-@pytest.fixture
-async def process_b(server: Server, db_dsn: str) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """A second app process on the same database (the `server` fixture has migrated it)."""
-    async with app_process(db_dsn) as started:
-        yield started
 
 
 async def test_call_across_two_processes_survives_a_process_dying(

@@ -41,7 +41,7 @@ export class CallPanel {
     return {
       onRemote: (pid, stream, peer) => this.view.addRemote(pid, stream, peer),
       onGone: (pid) => this.view.removeRemote(pid),
-      onPeerStatus: (peer, status) => this.view.peerStatus(peer, status),
+      onPeerStatus: (peer, status, state) => this.view.peerStatus(peer, status, state),
       onQuality: (level, sample) => this.view.setQuality(level, sample),
       onAudioOnly: (on) => this.view.showAudioOnly(on),
       onAutoAudioOnly: () => {

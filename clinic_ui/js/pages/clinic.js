@@ -138,9 +138,30 @@ function renderClinic(session) {
   // The call and the list share the main column, so arrivals stay in view during a call; the
   // referral is alongside.
   const main = h('div', { class: 'clinic__main' }, clinic.panel.el, list);
-  replace(view, heading, clinic.arrival, clinic.errors,
+  const leaveButton = h('button', { type: 'button', class: 'button button--secondary' }, 'Leave the clinic');
+  leaveButton.addEventListener('click', () => leaveClinic(session, leaveButton));
+  replace(view, heading, h('div', { class: 'actions' }, leaveButton), clinic.arrival, clinic.errors,
     h('div', { class: 'clinic__layout', id: 'clinic-layout' }, main, clinic.panel.referral));
 
+  focusOn(heading);
+}
+
+/** Leave on purpose: whoever is in the call is told that the nurse left (not "reconnecting"). */
+async function leaveClinic(session, opener) {
+  opener.disabled = true;
+  const told = await clinic.socket.leave();
+  clinic.call.close();
+  clinic.panel.view.clear();
+  clinic.stream?.getTracks().forEach((t) => t.stop());
+  clinic.socket = null;
+  banner.hidden = true;
+  const heading = h('h1', {}, 'You have left the clinic');
+  const back = h('button', { type: 'button', class: 'button' }, 'Return to the clinic');
+  back.addEventListener('click', () => window.location.reload());
+  replace(view, heading,
+    p(told ? 'Anyone in a call with you has been told that you left.'
+      : 'The clinic could not be told that you left, because the connection was lost.'),
+    p('People in the waiting room keep their place.'), h('div', { class: 'actions' }, back));
   focusOn(heading);
 }
 

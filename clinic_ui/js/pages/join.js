@@ -305,7 +305,7 @@ function startCall() {
   page.call = new CallManager(page.socket, page.stream, page.welcome?.ice_servers || [], {
     onRemote: (pid, stream, peer) => page.callView.addRemote(pid, stream, peer),
     onGone: (pid) => page.callView.removeRemote(pid),
-    onPeerStatus: (peer, status) => page.callView.peerStatus(peer, status),
+    onPeerStatus: (peer, status, state) => page.callView.peerStatus(peer, status, state),
     onQuality: (level, sample) => {
       page.callView.setQuality(level, sample);
       if (level !== page.level) announce(`Connection ${level}`);
@@ -385,6 +385,7 @@ function waitingRoom(held) {
 function callScreen() {
   show(h('h1', { class: 'visually-hidden' }, 'In your video appointment'), page.callView.el,
     h('div', { class: 'actions' }, button('Leave the call', leave, true)));
+  page.callView.resume(); // back from the waiting room (a hold): the videos were paused when taken out
 }
 
 function stopAll() {
@@ -395,9 +396,16 @@ function stopAll() {
   banner.hidden = true;
 }
 
-function leave() {
+async function leave(event) {
+  if (event?.target) event.target.disabled = true;
+  page.over = true;
+  const told = await page.socket.leave(); // only say the nurse knows once the server has confirmed
   stopAll();
-  show(h('h1', {}, 'You have left the call'), p('Your nurse can see that you left.'),
+  show(h('h1', {}, 'You have left the call'),
+    p(told ? 'Your nurse has been told that you left the call.'
+      : 'We could not tell your nurse that you left, because the connection was lost. ' +
+        'They will see that your connection dropped.'),
+    p('If you rejoin, you will wait in the waiting room until your nurse brings you back into the call.'),
     h('div', { class: 'actions' }, button('Rejoin the call', () => window.location.reload())));
 }
 
@@ -415,6 +423,8 @@ function fatal(code) {
   stopAll();
   if (code === 4409) return show(h('h1', {}, 'You joined from another window'), p('This window has stopped. Use the other one.'));
   if (code === 4401) return show(h('h1', {}, 'Open the link in your invitation'), p('Your session has ended.'));
+  if (code === 4410) return show(h('h1', {}, 'This appointment has ended'), p(detail || 'It can no longer be joined.'));
+  if (code === 4425) return show(h('h1', {}, 'Your waiting room is not open yet'), p(detail || 'Come back a little later.'));
   return show(h('h1', {}, 'You cannot join right now'), p(detail || 'This appointment is not available.'));
 }
 
