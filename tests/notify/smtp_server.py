@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    login: bytes | None = None
 
 
 @dataclass
@@ -38,7 +40,8 @@ class Recorder:
         await asyncio.sleep(self.delay_s)
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        login = session.auth_data.login if isinstance(session.auth_data, LoginPassword) else None
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, login))
         return "250 Message accepted for delivery"
 
     def to(self, recipient: str) -> list[EmailMessage]:
@@ -46,13 +49,27 @@ class Recorder:
 
 
 class SmtpServer:
-    def __init__(self, port: int) -> None:
+    """``credentials``: the server offers AUTH (on loopback, without TLS) and accepts only these."""
+
+    def __init__(self, port: int, credentials: tuple[str, str] | None = None) -> None:
         self.port = port
         self.recorder = Recorder()
+        self.credentials = credentials
         self._controller: Controller | None = None
 
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        wanted = self.credentials
+        ok = wanted is not None and isinstance(data, LoginPassword)
+        ok = ok and (data.login.decode(), data.password.decode()) == wanted
+        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
+
     def start(self) -> None:
-        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if self.credentials is not None:
+            options = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, **options)
         self._controller.start()
 
     def stop(self) -> None:
