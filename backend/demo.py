@@ -19,6 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
+from backend import demo_cohort
 from backend.auth import service as auth_service
 from backend.auth.schemas import Organisation, OrgKind, Role, User
 from backend.core.clock import utc_now
@@ -26,6 +27,7 @@ from backend.core.config import Settings
 from backend.referrals import service as referral_service
 from backend.referrals.schemas import TransitionRequest
 from backend.referrals.transitions import Status
+from backend.reports.aggregate import period as aggregate_period
 from backend.surveillance import queries as surveillance_queries
 from backend.surveillance import results as surveillance_results
 from backend.surveillance import service as surveillance_service
@@ -72,6 +74,7 @@ class SeedResult:
     created_programmes: int
     created_enrolments: int
     created_results: int
+    cohort: demo_cohort.Created
 
 
 PROVIDER_STAFF = (
@@ -140,13 +143,20 @@ SURVEILLANCE_ENROLMENTS = 4
 SURVEILLANCE_RESULTS = 2
 
 
+def _first_quarter() -> date:
+    """The start of the oldest quarter the employer report shows (the current one and three before)."""
+    return aggregate_period(utc_now().date())[0]
+
+
 def surveillance_summary() -> str:
     """One line on the demo's health surveillance data, for the demo's printed summary."""
     return (
         f"Health surveillance at {EMPLOYERS[0].name}: programmes {NOISE_PROGRAMME!r} and "
         f"{FITNESS_PROGRAMME!r}; {SURVEILLANCE_ENROLMENTS} enrolments; {SURVEILLANCE_RESULTS} signed "
         "results (audiometry category 1: fit; confined space: fit with restrictions); "
-        "one baseline overdue and one due soon on the recall list."
+        "one baseline overdue and one due soon on the recall list. "
+        f"A fictional cohort of {demo_cohort.WORKERS} workers in {len(demo_cohort.PROGRAMMES)} more "
+        "programmes, checked over the last four quarters, fills the employer dashboard."
     )
 
 
@@ -425,6 +435,7 @@ async def seed(conn: asyncpg.Connection, settings: Settings) -> SeedResult:
     sign_ins: list[SignIn] = []
     orgs_created = users_created = referrals_created = 0
     surveillance_created = (0, 0, 0)
+    cohort = demo_cohort.Created(0, 0, 0, 0)
     async with conn.transaction():
         provider, created = await _organisation(conn, PROVIDER_NAME, "provider", None)
         orgs_created += created
@@ -446,7 +457,14 @@ async def seed(conn: asyncpg.Connection, settings: Settings) -> SeedResult:
                 referrals_created += await _referrals(conn, employer, users, settings)
             if employer is EMPLOYERS[0]:
                 surveillance_created = await _surveillance(conn, employer, users, settings)
-    return SeedResult(sign_ins, orgs_created, users_created, referrals_created, *surveillance_created)
+                cohort = await demo_cohort.seed(
+                    conn,
+                    hr=users["hr"],
+                    nurse=users["nurse"],
+                    domain=employer.domain,
+                    first_quarter=_first_quarter(),
+                )
+    return SeedResult(sign_ins, orgs_created, users_created, referrals_created, *surveillance_created, cohort)
 
 
 def sign_in_table(sign_ins: list[SignIn]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from backend import demo
+from backend import demo, demo_cohort
 from backend.core.config import Settings
 from tests.conftest import Server
 
@@ -25,6 +25,11 @@ TABLES = (
 )
 STATES = {"DRAFT", "AWAITING_TRIAGE", "INFO_REQUESTED", "AWAITING_BOOKING", "DECLINED", "BOOKED"}
 SETTINGS = Settings(environment="test")
+# The hand-made results, not the bulk cohort's.
+NAMED_RESULTS = (
+    "SELECT r.id, r.status, r.outcome FROM hs_result r JOIN hs_programme g ON g.id = r.programme_id"
+    " WHERE g.name NOT LIKE 'Demo cohort%'"
+)
 
 
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:
@@ -42,15 +47,22 @@ async def test_second_run_changes_nothing(conn: asyncpg.Connection) -> None:
     surveillance = (demo.SURVEILLANCE_PROGRAMMES, demo.SURVEILLANCE_ENROLMENTS, demo.SURVEILLANCE_RESULTS)
     assert (first.created_programmes, first.created_enrolments, first.created_results) == surveillance
     assert (second.created_programmes, second.created_enrolments, second.created_results) == (0, 0, 0)
+    cohort = first.cohort
+    assert (cohort.programmes, cohort.people) == (len(demo_cohort.PROGRAMMES), demo_cohort.WORKERS)
+    assert second.cohort == demo_cohort.Created(0, 0, 0, 0)
     assert (
         after_first["hs_programme"],
         after_first["hs_enrolment"],
         after_first["hs_result"],
-    ) == surveillance
+    ) == (
+        surveillance[0] + cohort.programmes,
+        surveillance[1] + cohort.enrolments,
+        surveillance[2] + cohort.results,
+    )
     assert await counts(conn) == after_first
     assert second.sign_ins == first.sign_ins
     assert {r["status"] for r in await conn.fetch("SELECT DISTINCT status FROM referral")} == STATES
-    outcomes = await conn.fetch("SELECT status, outcome FROM hs_result ORDER BY outcome")
+    outcomes = await conn.fetch(NAMED_RESULTS + " ORDER BY outcome")
     assert [(r["status"], r["outcome"]) for r in outcomes] == [
         ("signed", "FIT"),
         ("signed", "FIT_WITH_RESTRICTIONS"),
@@ -72,7 +84,8 @@ async def test_data_is_obviously_fictional(conn: asyncpg.Connection) -> None:
     assert programmes
     assert all("fictional" in name for name in programmes)
     people = await conn.fetch("SELECT email, full_name FROM hs_person")
-    assert {p["full_name"] for p in people} <= {p.name for p in demo.EMPLOYERS[0].people}
+    named = {p.name for p in demo.EMPLOYERS[0].people}
+    assert all(p["full_name"] in named or p["full_name"].endswith("(fictional)") for p in people)
     assert all(p["email"].endswith(".example") for p in people)
 
 
@@ -110,7 +123,7 @@ async def test_demo_surveillance_certificates_and_recalls(
     people = {p.key: p for p in employer.people}
     hr = (await login(client, sign_in(result, people["hr"].email))).json()["access_token"]
     manager = (await login(client, sign_in(result, people["mgr_ops"].email))).json()["access_token"]
-    signed = [r["id"] for r in await conn.fetch("SELECT id FROM hs_result WHERE status = 'signed'")]
+    signed = [r["id"] for r in await conn.fetch(NAMED_RESULTS + " AND r.status = 'signed'")]
     assert signed
     for token in (hr, manager):
         for result_id in signed:
@@ -123,8 +136,37 @@ async def test_demo_surveillance_certificates_and_recalls(
             assert response.content.startswith(b"%PDF")
     recalls = await client.get("/api/v1/surveillance/recalls", headers={"Authorization": f"Bearer {hr}"})
     assert recalls.status_code == 200, recalls.text
-    states = {(r["full_name"], r["programme_name"]): r["state"] for r in recalls.json()}
+    states = {
+        (r["full_name"], r["programme_name"]): r["state"]
+        for r in recalls.json()
+        if not r["programme_name"].startswith("Demo cohort")
+    }
     assert states == {
         (people["emp2"].name, demo.NOISE_PROGRAMME): "overdue",
         (people["emp3"].name, demo.FITNESS_PROGRAMME): "due",
     }
+
+
+async def test_the_employer_dashboard_shows_real_figures(
+    conn: asyncpg.Connection, server: Server, client: httpx.AsyncClient
+) -> None:
+    result = await demo.seed(conn, server.settings)
+    hr = demo.EMPLOYERS[0].people[0]
+    token = (await login(client, sign_in(result, hr.email))).json()["access_token"]
+    org = await conn.fetchval("SELECT id FROM organisation WHERE name = $1", demo.EMPLOYERS[0].name)
+    response = await client.get(
+        f"/api/v1/organisations/{org}/dashboard", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    cohort = [r for r in report["coverage"] if r["programme"].startswith("Demo cohort")]
+    assert len(cohort) == len(demo_cohort.PROGRAMMES)
+    for row in cohort:  # hundreds of people: figures, not stars
+        assert row["in_scope"]["value"], row
+        assert row["current"]["value"], row
+        assert row["coverage"].endswith("%"), row
+    assert all(q["checks"]["value"] for q in report["quarters"]), report["quarters"]
+    fit = [
+        r["outcomes"]["FIT"]["value"] for r in report["outcomes"] if r["programme"].startswith("Demo cohort")
+    ]
+    assert all(fit), fit

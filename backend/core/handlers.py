@@ -48,9 +48,23 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422, media_type=MEDIA_TYPE)
 
 
+# FastAPI's answer when a JSON body cannot be parsed for another reason than its syntax (for example
+# nested deeper than the parser follows): a body error like any other, 422 naming ``body``.
+_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
 async def http_error(_: Request, exc: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, exc)
-    title = {404: "Not found", 405: "Method not allowed", 401: "Not signed in"}.get(exc.status_code, "Error")
+    if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+        errs = [{"field": "body", "message": "could not be read as JSON", "type": "json_invalid"}]
+        body = problem(422, "Invalid input", "Please check: body", code="invalid", errors=errs)
+        return JSONResponse(body, status_code=422, media_type=MEDIA_TYPE)
+    title = {
+        400: "Bad request",
+        404: "Not found",
+        405: "Method not allowed",
+        401: "Not signed in",
+    }.get(exc.status_code, "Error")
     body = problem(exc.status_code, title, str(exc.detail), code=title.lower().replace(" ", "_"))
     return JSONResponse(body, status_code=exc.status_code, media_type=MEDIA_TYPE, headers=exc.headers)
 

@@ -483,3 +483,44 @@ async def surveillance_counts(
         r["quarter"]: int(r["n"]) for r in await conn.fetch(CHECKS_BY_QUARTER, organisation_id, start, end)
     }
     return SurveillanceCounts(programmes=list(programmes.values()), checks_by_quarter=quarters)
+
+
+# ---- Bulk loading of seed data (the demo cohort): PostgreSQL COPY into these columns only ----
+
+COPY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "hs_person": (
+        "id", "organisation_id", "email", "full_name", "employee_number", "date_of_birth", "sex",
+        "department", "job_title",
+    ),
+    "hs_enrolment": (
+        "id", "programme_id", "person_id", "organisation_id", "exposure", "start_date", "next_due_date",
+        "checks_done", "last_check_date", "enrolled_by",
+    ),
+    "hs_result": (
+        "id", "enrolment_id", "programme_id", "person_id", "organisation_id", "provider_id", "status",
+        "performed_on", "modality", "procedure", "outcome", "restrictions", "review_date", "refer_to",
+        "due_by", "incomplete_reason", "employer_actions", "next_due_date", "outcome_consent",
+        "assessor_id", "assessor_name", "assessor_role", "assessor_registration", "signed_at",
+    ),
+    "hs_result_clinical": ("result_id", "questionnaire", "measurements", "clinical_notes"),
+    "hs_result_event": ("result_id", "at", "actor_id", "action", "detail"),
+}  # fmt: skip
+
+
+# Tables with jsonb columns cannot take binary COPY through the text jsonb codec: pipelined inserts.
+BULK_INSERT: dict[str, str] = {
+    table: f"INSERT INTO {table} ({', '.join(columns)}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})"
+    for table, columns in COPY_COLUMNS.items()
+}
+_COPYABLE = frozenset({"hs_person", "hs_enrolment"})
+
+
+async def copy_rows(conn: asyncpg.Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Bulk-load rows (in ``COPY_COLUMNS[table]`` order) into one of the surveillance tables."""
+    if not rows:
+        return
+    if table in _COPYABLE:
+        await conn.copy_records_to_table(table, records=rows, columns=list(COPY_COLUMNS[table]))
+    else:
+        await conn.executemany(BULK_INSERT[table], rows)

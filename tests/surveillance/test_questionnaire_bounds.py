@@ -132,3 +132,12 @@ async def test_a_body_that_is_not_utf8_is_a_documented_422(client: httpx.AsyncCl
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "invalid_encoding"
         assert response.json()["errors"][0]["field"] == "body"
+
+
+async def test_a_body_nested_beyond_the_parser_is_a_422(client: httpx.AsyncClient) -> None:
+    deep = b'{"email": "a@b.example", "password": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = await client.post(
+        "/api/v1/auth/login", content=deep, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text[:200]
+    assert response.json()["errors"][0]["field"] == "body"
