@@ -155,12 +155,12 @@ async def _active(conn: asyncpg.Connection, session_id: UUID) -> UUID | None:
 
 
 async def current_call(conn: asyncpg.Connection, seat: Seat, state: str | None = None) -> UUID | None:
-    """The appointment whose call this seat is in now, if any."""
-    if seat.kind == "clinician":
-        return await _active(conn, seat.session_id)
+    """The appointment whose call this seat is in now, if any (none after leaving)."""
     if state is None:
         row = await queries.get_participant(conn, seat.participant_id)
         state = row.state if row else None
+    if seat.kind == "clinician":
+        return None if state == "left" else await _active(conn, seat.session_id)
     return seat.appointment_id if state == "in_call" else None
 
 

@@ -109,7 +109,7 @@ export class CallView {
       const back = peer.kind === 'clinician' ? ' Stay on this page: the call carries on here if they come back.' : '';
       const text = state === 'left' ? `${name} left the call.${back}` : state === 'held' ? `${name} is on hold.` : '';
       replace(this.status, text);
-      if (text && !this.tiles.size) replace(this.empty, text);
+      if (text && !this.tiles.size) replace(this.empty, 'Nobody else is in the call now.');
       return;
     }
     if (status === 'joined') {

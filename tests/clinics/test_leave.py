@@ -96,10 +96,12 @@ async def test_nurse_leaves_the_clinic_and_the_employee_is_told(
 
         await nurse.send({"t": "leave"})
         await nurse.expect("state", state="left")
+        await nurse.expect("call", appointment=None)  # in no call any more; nobody "left" them
         gone = await employee.expect("peer", status="left")
         assert gone["peer"]["participant"] == nurse_id
         assert gone["state"] == "left"
         assert nurse_id not in employee_agent.legs
+        assert not [m for m in nurse.seen if m["t"] == "peer" and m["status"] == "left"]
         await nurse.close()
         assert await _left_events(conn, nurse_id) == [{"reason": "left the call", "gen": 1}]
 

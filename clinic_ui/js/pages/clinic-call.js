@@ -41,7 +41,10 @@ export class CallPanel {
     return {
       onRemote: (pid, stream, peer) => this.view.addRemote(pid, stream, peer),
       onGone: (pid) => this.view.removeRemote(pid),
-      onPeerStatus: (peer, status, state) => this.view.peerStatus(peer, status, state),
+      onPeerStatus: (peer, status, state) => {
+        this.view.peerStatus(peer, status, state);
+        if (status === 'left') replace(this.theirs, ''); // their last quality no longer applies
+      },
       onQuality: (level, sample) => this.view.setQuality(level, sample),
       onAudioOnly: (on) => this.view.showAudioOnly(on),
       onAutoAudioOnly: () => {
