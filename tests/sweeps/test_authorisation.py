@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from pypdf import PdfReader
 
 from tests.sweeps.world import PDF, Record, SweepWorld, build
@@ -215,6 +216,7 @@ def _code(response: httpx.Response) -> str | None:
     return None
 
 
+@pytest.mark.timeout(600)
 async def test_every_operation_as_every_role_on_every_record(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
