@@ -25,6 +25,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
+from tests.processes import app_process
 from tests.sweeps.world import PDF, Record, SweepWorld, build
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -145,6 +146,7 @@ class Sweep:
             response = await self.client.request(
                 op.method.upper(), op.url(ids), params=op.query(), headers=headers, **kwargs
             )
+            self.client.cookies.clear()  # each call carries only its caller's credentials
         self.found.calls += 1
         self.found.statuses[response.status_code] += 1
         if str(response.status_code) not in op.spec["responses"]:
@@ -217,9 +219,13 @@ def _code(response: httpx.Response) -> str | None:
 
 
 @pytest.mark.timeout(600)
-async def test_every_operation_as_every_role_on_every_record(
-    client: httpx.AsyncClient, conn: asyncpg.Connection
-) -> None:
+async def test_every_operation_as_every_role_on_every_record(conn: asyncpg.Connection, db_dsn: str) -> None:
+    """The server runs in its own process (this one generates the calls and reads the answers)."""
+    async with app_process(db_dsn) as (url, _process), httpx.AsyncClient(base_url=url, timeout=30) as client:
+        await _sweep_all(client, conn)
+
+
+async def _sweep_all(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     started = time.monotonic()
     world = await build(client, conn)
     built = time.monotonic() - started
