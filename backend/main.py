@@ -21,10 +21,10 @@ from backend.clinics import runtime as clinics_runtime
 from backend.clinics.router import router as clinics_router
 from backend.clinics.ws import router as clinics_ws_router
 from backend.core import handlers
+from backend.core import openapi as openapi_doc
 from backend.core.config import Settings
 from backend.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware
 from backend.core.jsonbody import JsonTextMiddleware
-from backend.core.openapi import Problem
 from backend.db import migrate, pool
 from backend.db.pubsub import Hub
 from backend.notify import dispatcher as delivery
@@ -47,6 +47,39 @@ Occupational-health platform API. Sign in with `POST /api/v1/auth/login`, then s
 naming each bad field. A JSON body must be UTF-8 text: otherwise `422` with code
 `invalid_encoding`; a string holding a lone surrogate (`"\\ud800"`) is `422` naming the field.
 """
+
+
+_READINESS_SCHEMA = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "migrating", "unavailable"]},
+        "schema_version": {"type": "integer"},
+        "expected": {"type": "integer"},
+        "database": {"type": "string"},
+    },
+}
+# Probes read this body (not a problem document): 503 while the database is unreachable or migrating.
+_READINESS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Ready",
+        "content": {
+            "application/json": {
+                "schema": _READINESS_SCHEMA,
+                "example": {"status": "ready", "schema_version": 11, "expected": 11},
+            }
+        },
+    },
+    503: {
+        "description": "Not ready: database unreachable or migrations pending; retry",
+        "content": {
+            "application/json": {
+                "schema": _READINESS_SCHEMA,
+                "example": {"status": "unavailable", "database": "unreachable"},
+            }
+        },
+    },
+}
 
 
 def _ui_dir() -> Path:
@@ -128,7 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: the process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], responses={503: {"model": Problem}})
+    @app.get("/readyz", tags=["ops"], responses=_READINESS)
     async def readyz(request: Request) -> JSONResponse:
         """Readiness: the database answers and every migration is applied."""
         try:
@@ -163,7 +196,7 @@ def _extend_openapi(app: FastAPI) -> None:
             generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(generated.pop("$defs", {}))
             schemas[model.__name__] = generated
-        app.openapi_schema = document
+        app.openapi_schema = openapi_doc.finish(document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from backend.auth import service
@@ -15,6 +16,7 @@ from backend.auth.schemas import Role, Session, User
 from backend.auth.tokens import matches
 from backend.core.config import Settings
 from backend.core.errors import Unauthenticated
+from backend.core.openapi import BEARER_SCHEME, SESSION_COOKIE_SCHEME
 from backend.db.deps import Conn
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,6 +31,33 @@ async def get_settings(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
+# How to sign in, as OpenAPI security schemes. They never refuse anything themselves (the
+# dependencies below do); declaring them puts the requirement on every operation that needs sign-in.
+BEARER = HTTPBearer(
+    scheme_name=BEARER_SCHEME,
+    bearerFormat="opaque",
+    description="The `access_token` from `POST /api/v1/auth/login` (or a measurement's device token "
+    "for readings batches).",
+    auto_error=False,
+)
+SESSION = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name=SESSION_COOKIE_SCHEME,
+    description="The session cookie set by sign-in (browsers); writes also need the `X-CSRF-Token` header.",
+    auto_error=False,
+)
+
+
+async def sign_in_schemes(
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    _cookie: Annotated[str | None, Security(SESSION)],
+) -> None:
+    """Documents the ways to sign in; the credentials are checked by ``get_session``."""
+
+
+SignInSchemes = Annotated[None, Depends(sign_in_schemes)]
+
+
 def bearer_token(request: HTTPConnection) -> str | None:
     """The token of an ``Authorization: Bearer …`` header, if the request has one."""
     header = request.headers.get("authorization", "")
@@ -38,7 +67,7 @@ def bearer_token(request: HTTPConnection) -> str | None:
     return None
 
 
-async def get_session(request: Request, conn: Conn) -> tuple[Session, User]:
+async def get_session(request: Request, conn: Conn, _schemes: SignInSchemes = None) -> tuple[Session, User]:
     token = bearer_token(request)
     via_cookie = token is None
     if token is None:

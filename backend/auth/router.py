@@ -11,14 +11,23 @@ from backend.audit.schemas import AccessLogEntry
 from backend.auth import service
 from backend.auth.cookies import clear_session_cookies, extend_session_cookies, set_session_cookies
 from backend.auth.deps import AppSettings, CurrentSession, CurrentUser, bearer_token
-from backend.auth.schemas import LoginRequest, LoginResponse, SessionStatus, UserRead
-from backend.core.openapi import errors
+from backend.auth.schemas import (
+    EXAMPLE_LOGIN,
+    EXAMPLE_USER,
+    LoginRequest,
+    LoginResponse,
+    SessionStatus,
+    UserRead,
+)
+from backend.core.openapi import errors, ok
 from backend.db.deps import Conn
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/login", response_model=LoginResponse, responses=errors(401, 422, 429, 503))
+@router.post(
+    "/auth/login", response_model=LoginResponse, responses={**ok(EXAMPLE_LOGIN), **errors(401, 422, 429, 503)}
+)
 async def login(
     body: LoginRequest, request: Request, response: Response, conn: Conn, settings: AppSettings
 ) -> LoginResponse:
@@ -65,7 +74,7 @@ async def extend_session(
     return status
 
 
-@router.get("/me", response_model=UserRead, responses=errors(401))
+@router.get("/me", response_model=UserRead, responses={**ok(EXAMPLE_USER), **errors(401)})
 async def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user.model_dump())
 

@@ -97,3 +97,21 @@ class IssuedSession(BaseModel):
     csrf_token: str
     expires_at: AwareDatetime
     user: User
+
+
+# Examples of success responses in the OpenAPI document (checked against these models by a test).
+EXAMPLE_USER = {
+    "id": "0b7d2c1e-5f3a-4c8e-9d21-6a4f1e2b3c4d",
+    "role": "manager",
+    "organisation_id": "5c9e7a10-2b4d-4e6f-8a1c-3d5e7f9a1b2c",
+    "email": "sam.manager@employer.example",
+    "full_name": "Sam Manager",
+    "department": "Logistics",
+}
+EXAMPLE_LOGIN = {
+    "access_token": "kq3J9xV0bWm2Yc7TtR4sPz8uL1nA6dEfGhIjKlMnOpQ",
+    "token_type": "bearer",
+    "expires_at": "2026-12-02T20:00:00Z",
+    "csrf_token": "Zx8Wv6Ut4Sr2Qp0On8Ml6Kj4Ih2Gf0Ed",
+    "user": dict(EXAMPLE_USER),
+}

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie
 from starlette.requests import HTTPConnection
 
 from backend.auth import service as auth_service
 from backend.auth.cookies import SESSION_COOKIE
-from backend.auth.deps import bearer_token
+from backend.auth.deps import SignInSchemes, bearer_token
 from backend.clinics import joining
 from backend.clinics.joining import Caller
 from backend.core.errors import Unauthenticated
@@ -22,6 +23,12 @@ from backend.db.deps import Conn
 
 GUEST_COOKIE = "ohc_guest"
 _MAX_TOKEN = 200
+GUEST = APIKeyCookie(
+    name=GUEST_COOKIE,
+    scheme_name="guest_cookie",
+    description="The pass of an invited third party (interpreter, companion), set by joining.",
+    auto_error=False,
+)
 
 
 async def identify(
@@ -46,7 +53,12 @@ async def identify(
     return None
 
 
-async def get_caller(request: Request, conn: Conn) -> Caller:
+async def get_caller(
+    request: Request,
+    conn: Conn,
+    _schemes: SignInSchemes,
+    _guest: Annotated[str | None, Security(GUEST)],
+) -> Caller:
     caller = await identify(conn, request)
     if caller is None:
         raise Unauthenticated("Open the link from your invitation again, or sign in.")

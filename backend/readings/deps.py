@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from backend.auth.deps import bearer_token, get_session
+from backend.auth.deps import SignInSchemes, bearer_token, get_session
 from backend.auth.schemas import User
 from backend.core.errors import Unauthenticated
 from backend.db.deps import Conn
@@ -19,7 +19,7 @@ from backend.readings.service import Writer
 _MAX_TOKEN = 200
 
 
-async def get_writer(request: Request, conn: Conn) -> Writer:
+async def get_writer(request: Request, conn: Conn, _schemes: SignInSchemes) -> Writer:
     token = bearer_token(request)
     if token is not None and token.startswith(service.DEVICE_TOKEN_PREFIX):
         if len(token) > _MAX_TOKEN:
@@ -32,7 +32,7 @@ async def get_writer(request: Request, conn: Conn) -> Writer:
 BatchWriter = Annotated[Writer, Depends(get_writer)]
 
 
-async def get_reader(request: Request, conn: Conn) -> User:
+async def get_reader(request: Request, conn: Conn, _schemes: SignInSchemes) -> User:
     """The signed-in person (bearer token or session cookie), on the outage-safe connection."""
     _session, user = await get_session(request, conn)
     return user

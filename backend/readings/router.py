@@ -12,11 +12,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from backend.auth.deps import AppSettings
-from backend.core.openapi import errors
+from backend.core.openapi import errors, ok
 from backend.db.deps import Conn
 from backend.readings import ingest, service
 from backend.readings.deps import BatchWriter, Reader
 from backend.readings.schemas import (
+    EXAMPLE_STREAM_SUMMARY,
     BatchReceipt,
     Consent,
     ConsentCreate,
@@ -95,7 +96,11 @@ async def list_streams(
     )
 
 
-@router.get("/streams/{stream_id}", response_model=StreamSummary, responses=errors(401, 404))
+@router.get(
+    "/streams/{stream_id}",
+    response_model=StreamSummary,
+    responses={**ok(EXAMPLE_STREAM_SUMMARY), **errors(401, 404)},
+)
 async def get_stream(stream_id: UUID, user: Reader, conn: Conn, settings: AppSettings) -> StreamSummary:
     """Summary: heart rate mean/min/max, SpO2 min, signal quality, samples, duration and alert flags."""
     return await service.get_stream(conn, user, stream_id, settings)

@@ -340,3 +340,38 @@ class BatchInsert(BaseModel):
     ppg_fs: float | None
     ppg_samples: list[float] | None
     receipt: BatchReceipt
+
+
+# Example of a success response in the OpenAPI document (checked against the model by a test).
+EXAMPLE_STREAM_SUMMARY: dict[str, Any] = {
+    "id": _STREAM_ID,
+    "employee_id": "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918",
+    "employee_name": "Alex Example",
+    "appointment_id": _APPOINTMENT_ID,
+    "device_kind": "ble-hr",
+    "device_model": "Example chest strap",
+    "status": "closed",
+    "created_at": "2026-11-20T10:00:00Z",
+    "closed_at": "2026-11-20T10:05:10Z",
+    "started_at": "2026-11-20T10:00:05Z",
+    "batches": 30,
+    "samples": 300,
+    "readings": 300,
+    "values_absent": 0,
+    "heart_rate_mean_bpm": 72.4,
+    "heart_rate_min_bpm": 64.0,
+    "heart_rate_max_bpm": 88.0,
+    "spo2_mean_pct": None,
+    "spo2_min_pct": None,
+    "quality": 0.97,
+    "duration_s": 300.0,
+    "last_at": "2026-11-20T10:05:05Z",
+    "last_heart_rate_bpm": 71.0,
+    "last_spo2_pct": None,
+    "last_quality": 0.98,
+    "last_received_at": "2026-11-20T10:05:06Z",
+    "clock_skew_s": 0.4,
+    "max_abs_clock_skew_s": 0.9,
+    "alert_level": None,
+    "alerts": [],
+}

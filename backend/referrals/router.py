@@ -10,13 +10,15 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from backend.auth.cookies import set_session_cookies
 from backend.auth.deps import AppSettings, CurrentUser
-from backend.core.openapi import errors
+from backend.core.openapi import errors, ok
 from backend.db.deps import Conn
 from backend.referrals import service
 from backend.referrals.errors import AttachmentTooLarge, ReferralInvalid
 from backend.referrals.form import ReferralForm
 from backend.referrals.schemas import (
     EXAMPLE_FORM,
+    EXAMPLE_PAGE,
+    EXAMPLE_REFERRAL,
     Acknowledgement,
     Attachment,
     AttachmentKind,
@@ -97,7 +99,7 @@ async def submit_referral(
     return await service.submit(conn, user, referral_id, settings)
 
 
-@router.get("/referrals", response_model=ReferralPage, responses=errors(401, 422))
+@router.get("/referrals", response_model=ReferralPage, responses={**ok(EXAMPLE_PAGE), **errors(401, 422)})
 async def list_referrals(
     user: CurrentUser,
     conn: Conn,
@@ -112,7 +114,11 @@ async def list_referrals(
     )
 
 
-@router.get("/referrals/{referral_id}", response_model=ReferralRead, responses=errors(401, 404))
+@router.get(
+    "/referrals/{referral_id}",
+    response_model=ReferralRead,
+    responses={**ok(EXAMPLE_REFERRAL), **errors(401, 404)},
+)
 async def get_referral(referral_id: UUID, user: CurrentUser, conn: Conn) -> ReferralRead:
     """The referral as you may see it: `view` says which (the progress view leaves out the
     employee's contact details and every health detail; see `backend/referrals/disclosure.py`)."""

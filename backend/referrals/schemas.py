@@ -240,3 +240,36 @@ class ListFilter(BaseModel):
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=1_000_000)
     since: date | None = None
+
+
+# Examples of success responses in the OpenAPI document (checked against these models by a test).
+EXAMPLE_SUMMARY: dict[str, Any] = {
+    "id": "3f1c9a52-7b6e-4d2a-9c8b-1e0f2a3b4c5d",
+    "status": "AWAITING_TRIAGE",
+    "organisation_id": "5c9e7a10-2b4d-4e6f-8a1c-3d5e7f9a1b2c",
+    "organisation_name": "Example Logistics Ltd",
+    "referrer_id": "0b7d2c1e-5f3a-4c8e-9d21-6a4f1e2b3c4d",
+    "employee_name": "Alex Example",
+    "department": "Logistics",
+    "referral_type": "management",
+    "urgency_requested": "routine",
+    "priority": None,
+    "modality": None,
+    "acknowledged_at": None,
+    "created_at": "2026-11-02T09:14:00Z",
+    "updated_at": "2026-11-02T09:20:00Z",
+    "submitted_at": "2026-11-02T09:20:00Z",
+}
+EXAMPLE_REFERRAL: dict[str, Any] = {
+    **EXAMPLE_SUMMARY,
+    "provider_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+    "employee_email": "alex.example@employer.example",
+    "employee_user_id": None,
+    "clinician_grade": None,
+    "form": EXAMPLE_FORM,
+    "decision": {},
+    "version": 2,
+    "allowed_actions": ["withdraw"],
+    "standard_questions": {str(k): v for k, v in STANDARD_QUESTIONS.items() if k <= 3},
+}
+EXAMPLE_PAGE: dict[str, Any] = {"items": [EXAMPLE_SUMMARY], "total": 1, "limit": 50, "offset": 0}

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 
 from backend.auth.deps import AppSettings, CurrentUser
-from backend.core.openapi import errors
+from backend.core.openapi import errors, ok
 from backend.db.deps import Conn
 from backend.reports import aggregate, mreport_service, service
 from backend.reports.aggregate import AggregateReport
@@ -16,6 +16,9 @@ from backend.reports.errors import ReportInvalid
 from backend.reports.mreport import ReportConsent, ReportContent, ReportDraft, ReportView
 from backend.reports.render import file_hash
 from backend.reports.schemas import (
+    EXAMPLE_AGGREGATE,
+    EXAMPLE_DOCUMENT_HEADERS,
+    EXAMPLE_REPORT_VIEW,
     AddendumRequest,
     CorrectionRequest,
     DocumentCheck,
@@ -26,7 +29,9 @@ from backend.reports.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 MAX_VERIFY_BYTES = 1024 * 1024  # the app-wide body limit; certificates are a few kB
-_PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "The PDF"}}
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The PDF", "headers": EXAMPLE_DOCUMENT_HEADERS}
+}
 _PDF_BODY = {
     "requestBody": {
         "required": True,
@@ -130,7 +135,7 @@ async def check_file(document_id: UUID, request: Request, conn: Conn) -> Documen
 @router.get(
     "/organisations/{organisation_id}/dashboard",
     response_model=AggregateReport,
-    responses=errors(401, 404),
+    responses={**ok(EXAMPLE_AGGREGATE), **errors(401, 404)},
     tags=["reports"],
 )
 async def dashboard(organisation_id: UUID, user: CurrentUser, conn: Conn) -> AggregateReport:
@@ -206,7 +211,7 @@ async def save_report(referral_id: UUID, body: ReportContent, user: CurrentUser,
 @router.get(
     "/referrals/{referral_id}/report",
     response_model=ReportView,
-    responses=errors(401, 404),
+    responses={**ok(EXAMPLE_REPORT_VIEW), **errors(401, 404)},
     tags=["referrals"],
 )
 async def read_report(referral_id: UUID, user: CurrentUser, conn: Conn) -> ReportView:
