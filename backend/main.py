@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from backend.accounts.router import router as accounts_router
 from backend.auth.router import router as auth_router
 from backend.clinics import runtime as clinics_runtime
 from backend.clinics.router import router as clinics_router
@@ -33,6 +34,7 @@ from backend.referrals.router import OPENAPI_MODELS
 from backend.referrals.router import router as referrals_router
 from backend.reports.router import router as reports_router
 from backend.surveillance.router import router as surveillance_router
+from backend.users.router import router as users_router
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
     app.include_router(auth_router)
+    app.include_router(accounts_router)
+    app.include_router(users_router)
     app.include_router(referrals_router)
     app.include_router(readings_router)
     app.include_router(readings_ws_router)
