@@ -15,6 +15,9 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import Scope
 
 from backend.accounts.router import router as accounts_router
 from backend.auth.router import router as auth_router
@@ -49,6 +52,16 @@ naming each bad field.
 
 def _ui_dir() -> Path:
     return Path(str(resources.files("clinic_ui")))
+
+
+class Pages(StaticFiles):
+    """The browser pages. An unknown page gets the HTML "not found" page (404.html); an unknown
+    API or WebSocket address keeps the one problem+json error."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path.split("/", 1)[0] in ("api", "ws"):
+            raise StarletteHTTPException(status_code=404)
+        return await super().get_response(path, scope)
 
 
 @asynccontextmanager
@@ -134,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=200 if ready else 503,
         )
 
-    app.mount("/", StaticFiles(directory=_ui_dir(), html=True), name="ui")
+    app.mount("/", Pages(directory=_ui_dir(), html=True), name="ui")
     _extend_openapi(app)
     return app
 

@@ -9,7 +9,7 @@ const EMPLOYER = [
 ];
 const LINKS = {
   manager: EMPLOYER,
-  client_admin: EMPLOYER,
+  client_admin: [...EMPLOYER, ['users.html', 'Users']],
   clinician: [
     ['triage.html', 'Referral queue'],
     ['clinic.html', 'Video clinic'],
@@ -19,6 +19,7 @@ const LINKS = {
   provider_admin: [
     ['triage.html', 'Referral queue'],
     ['clinic.html', 'Clinics'],
+    ['users.html', 'Users'],
   ],
   employee: [
     ['acknowledge.html', 'My referrals'],
