@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 
@@ -293,3 +294,14 @@ async def test_an_account_without_a_password_can_reset_it(
     assert Role.employee.value == (await client.post(
         "/api/v1/auth/login", json={"email": "no.password@employer.example", "password": NEW_PASSWORD}
     )).json()["user"]["role"]  # fmt: skip
+
+
+async def test_concurrent_requests_cannot_slip_past_the_limit(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """Requests counted at the same time are counted one after another (no check-then-insert race)."""
+    world = await make_world(conn)
+    target = world.users["manager"].email
+    answers = await asyncio.gather(*(forgot(client, target) for _ in range(12)))
+    assert sorted(a.status_code for a in answers) == [202] * 5 + [429] * 7
+    assert await message_count(conn, target) == 5
