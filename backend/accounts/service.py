@@ -206,10 +206,16 @@ async def redeem_sign_in(
     raise await _refuse_link(conn, action="auth.sign_in_link.redeem", client_ip=client_ip, settings=settings)
 
 
-def _check_password(password: str, email: str) -> None:
-    problem = password_problem(password, email)
-    if problem is not None:
-        raise WeakPassword(problem.capitalize() + ".")
+async def _check_password(conn: asyncpg.Connection, user: User, password: str, *, action: str) -> None:
+    """Refuse a password the policy does not accept (the refusal is audited, never the password)."""
+    problem = password_problem(password, user.email)
+    if problem is None:
+        return
+    async with conn.transaction():
+        await audit.record(
+            conn, user.actor(), action, "app_user", user.id, outcome="invalid", subject_user_id=user.id
+        )
+    raise WeakPassword(problem.capitalize() + ".")
 
 
 async def set_password_with_token(
@@ -223,7 +229,7 @@ async def set_password_with_token(
     user = await auth_service.get_user(conn, found.user_id) if found else None
     if user is None:
         raise await _refuse_link(conn, action="auth.password.set", client_ip=client_ip, settings=settings)
-    _check_password(password, user.email)
+    await _check_password(conn, user, password, action="auth.password.set")
     async with conn.transaction():
         spent = await queries.redeem(conn, digest, PASSWORD_PURPOSES)
         if spent is not None and spent.user_id == user.id:
@@ -260,7 +266,7 @@ async def set_password_from_link(
                 outcome="denied", subject_user_id=user.id,
             )  # fmt: skip
         raise refusal
-    _check_password(password, user.email)
+    await _check_password(conn, user, password, action="auth.password.from_link")
     async with conn.transaction():
         await auth_service.set_password(conn, user.id, password)
         await queries.spend_outstanding(conn, user.id, PASSWORD_PURPOSES)

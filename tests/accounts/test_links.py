@@ -177,6 +177,12 @@ async def test_weak_password_is_refused_and_the_link_still_works(
         refused = await client.post("/api/v1/auth/password", json={"token": token, "password": weak})
         assert refused.status_code == 422, weak
         assert refused.json()["code"] == "weak_password"
+    invalid = await conn.fetchval(
+        "SELECT count(*) FROM audit_event"
+        " WHERE action = 'auth.password.set' AND outcome = 'invalid' AND subject_user_id = $1",
+        manager.id,
+    )
+    assert invalid == 3
     done = await client.post("/api/v1/auth/password", json={"token": token, "password": NEW_PASSWORD})
     assert done.status_code == 200
 
