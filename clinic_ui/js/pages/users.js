@@ -31,8 +31,8 @@ function roleOptions(roles, selected) {
 }
 
 function notice(text) {
-  replace(byId('notice'), h('div', { class: 'notice', role: 'status' }, h('p', {}, text)));
-  announce(text);
+  replace(byId('notice'), h('div', { class: 'notice' }, h('p', {}, text)));
+  announce(text); // read out once, by the page's live region
 }
 
 /** Show an API refusal on a form: field problems at their fields, anything else in the summary. */
