@@ -15,7 +15,11 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import Scope
 
+from backend.accounts.router import router as accounts_router
 from backend.auth.router import router as auth_router
 from backend.clinics import runtime as clinics_runtime
 from backend.clinics.router import router as clinics_router
@@ -36,6 +40,7 @@ from backend.referrals.router import OPENAPI_MODELS
 from backend.referrals.router import router as referrals_router
 from backend.reports.router import router as reports_router
 from backend.surveillance.router import router as surveillance_router
+from backend.users.router import router as users_router
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +89,16 @@ _READINESS: dict[int | str, dict[str, Any]] = {
 
 def _ui_dir() -> Path:
     return Path(str(resources.files("clinic_ui")))
+
+
+class Pages(StaticFiles):
+    """The browser pages. An unknown page gets the HTML "not found" page (404.html); an unknown
+    API or WebSocket address keeps the one problem+json error."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path.split("/", 1)[0] in ("api", "ws"):
+            raise StarletteHTTPException(status_code=404)
+        return await super().get_response(path, scope)
 
 
 @asynccontextmanager
@@ -145,6 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
     app.include_router(auth_router)
+    app.include_router(accounts_router)
+    app.include_router(users_router)
     app.include_router(referrals_router)
     app.include_router(readings_router)
     app.include_router(readings_ws_router)
@@ -178,7 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     handlers.install_api_fallback(app)  # /api/* never reaches the pages below
-    app.mount("/", StaticFiles(directory=_ui_dir(), html=True), name="ui")
+    app.mount("/", Pages(directory=_ui_dir(), html=True), name="ui")
     _extend_openapi(app)
     return app
 

@@ -68,6 +68,7 @@ JOIN organisation o ON o.id = u.organisation_id
 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL
 """
 REVOKE_SESSION = "UPDATE auth_session SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL"
+REVOKE_USER_SESSIONS = "UPDATE auth_session SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL"
 # A live session's end moved to $2 (only later, never earlier); returns the end now in force.
 EXTEND_SESSION = """
 UPDATE auth_session SET expires_at = greatest(expires_at, $2)
@@ -179,6 +180,10 @@ async def get_session(conn: asyncpg.Connection, token_hash: bytes) -> tuple[Sess
 
 async def revoke_session(conn: asyncpg.Connection, session_id: UUID) -> None:
     await conn.execute(REVOKE_SESSION, session_id)
+
+
+async def revoke_user_sessions(conn: asyncpg.Connection, user_id: UUID) -> None:
+    await conn.execute(REVOKE_USER_SESSIONS, user_id)
 
 
 async def extend_session(conn: asyncpg.Connection, session_id: UUID, until: datetime) -> datetime | None:

@@ -181,6 +181,20 @@ async def issue_link_session(conn: asyncpg.Connection, user: User, settings: Set
     return issued
 
 
+async def issue_session(
+    conn: asyncpg.Connection, user: User, *, via: str, settings: Settings
+) -> IssuedSession:
+    """A session for someone whose identity another use-case has just verified (caller's transaction),
+    e.g. by an e-mailed one-time sign-in link (``via="sign_in_link"``)."""
+    return await _issue(conn, user, via, settings)
+
+
+async def revoke_sessions(conn: asyncpg.Connection, user_id: UUID) -> None:
+    """End every session of this person at once (caller's transaction): after a password reset or
+    when the account is deactivated."""
+    await queries.revoke_user_sessions(conn, user_id)
+
+
 async def ensure_employee(
     conn: asyncpg.Connection, *, email: str, organisation_id: UUID, full_name: str
 ) -> User:

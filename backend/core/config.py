@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=10, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     employee_link_days: int = Field(default=14, ge=1, le=90)
+    # Account links e-mailed to people (invitation, password reset, one-time sign-in): how long each
+    # stays valid, and how many may be asked for per address and per client address in a window.
+    invitation_days: int = Field(default=7, ge=1, le=30)
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    sign_in_link_minutes: int = Field(default=15, ge=5, le=24 * 60)
+    account_link_max_per_address: int = Field(default=5, ge=1, le=1000)
+    account_link_max_per_ip: int = Field(default=50, ge=1, le=100_000)
+    account_link_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
     request_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     referral_attachments_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

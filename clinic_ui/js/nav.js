@@ -9,7 +9,7 @@ const EMPLOYER = [
 ];
 const LINKS = {
   manager: EMPLOYER,
-  client_admin: EMPLOYER,
+  client_admin: [...EMPLOYER, ['users.html', 'Users']],
   clinician: [
     ['triage.html', 'Referral queue'],
     ['clinic.html', 'Video clinic'],
@@ -20,6 +20,7 @@ const LINKS = {
     ['triage.html', 'Referral queue'],
     ['clinic.html', 'Clinics'],
     ['messages.html', 'Failed messages'],
+    ['users.html', 'Users'],
   ],
   employee: [
     ['acknowledge.html', 'My referrals'],

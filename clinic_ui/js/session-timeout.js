@@ -24,13 +24,19 @@ function close() {
   returnFocus = null;
 }
 
+/** The sign-in page, asked to return to this page afterwards. */
+function backHere() {
+  const { pathname, search, hash } = window.location;
+  return `/?next=${encodeURIComponent(pathname + search + hash)}`;
+}
+
 function ended() {
   const dialog = document.getElementById(DIALOG_ID);
   if (!dialog) return;
   replace(
     dialog,
     h('h2', { class: 'notice__title', id: `${DIALOG_ID}-title`, tabindex: '-1' }, 'Your session has ended'),
-    h('p', { id: `${DIALOG_ID}-text` }, h('a', { href: 'index.html' }, 'Sign in again'), ' to carry on.'),
+    h('p', { id: `${DIALOG_ID}-text` }, h('a', { href: backHere() }, 'Sign in again'), ' to carry on.'),
   );
   dialog.querySelector('h2').focus();
 }

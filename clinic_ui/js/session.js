@@ -1,6 +1,6 @@
 // The signed-in person: who they are, where their home page is, and the sign-out button.
 
-import { ApiError, get, post } from './api.js';
+import { get, post } from './api.js';
 import { byId, replace } from './dom.js';
 import { ROLE, label } from './labels.js';
 import { showNav } from './nav.js';
@@ -18,14 +18,34 @@ export function homeFor(role) {
   return HOME[role] || 'index.html';
 }
 
-/** The current user, or null when not signed in (other errors are thrown). */
+/**
+ * The current user, or null when not signed in (other errors are thrown). Asks
+ * /api/v1/auth/status, which answers 200 either way, so pages open to everyone log no error.
+ */
 export async function currentUser() {
+  const state = await get('/api/v1/auth/status');
+  return state.signed_in ? state.user : null;
+}
+
+/**
+ * A path of this site to return to after signing in (`/referrals.html#referral=…`), or null for
+ * anything else: other sites, protocol-relative or backslash tricks, the API.
+ */
+export function safeNext(value) {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.length > 500) return null;
+  if (/^\/[\/\\]/.test(value) || /[\\\s]/.test(value) || /^\/(api|ws)\//.test(value)) return null;
   try {
-    return await get('/api/v1/me');
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return null;
-    throw error;
+    const url = new URL(value, window.location.origin);
+    return url.origin === window.location.origin ? url.pathname + url.search + url.hash : null;
+  } catch {
+    return null;
   }
+}
+
+/** The sign-in page, asked to come back to this page (or `next`) afterwards. */
+export function signInUrl(next = window.location.pathname + window.location.search + window.location.hash) {
+  const back = safeNext(next);
+  return back && back !== '/' && back !== '/index.html' ? `/?next=${encodeURIComponent(back)}` : '/';
 }
 
 /** Show the account bar (name, role and a working sign-out button) for `user`. */
@@ -58,7 +78,7 @@ export function showAccount(user) {
 export async function requireUser(roles) {
   const user = await currentUser();
   if (!user) {
-    window.location.replace('index.html');
+    window.location.replace(signInUrl());
     return null;
   }
   if (!roles.includes(user.role)) {

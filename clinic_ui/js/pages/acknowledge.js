@@ -13,6 +13,7 @@ import { announce, currentUser, homeFor, showAccount } from '../session.js';
 
 const view = byId('view');
 const BASE_TITLE = document.title;
+let arrivedByLink = false; // signed in by the e-mailed referral link (may have no password yet)
 
 const ANSWER = {
   path: 'discussed',
@@ -42,6 +43,7 @@ function message(title, ...paragraphs) {
 async function redeem(token) {
   try {
     const link = await post('/api/v1/auth/link', { token });
+    arrivedByLink = true;
     window.history.replaceState(null, '', `#referral=${link.referral_id}`);
     showAccount(await get('/api/v1/me'));
     return await showReferral(link.referral_id);
@@ -122,6 +124,7 @@ function answerForm(referral) {
       );
       announce('Your answer has been sent.');
       focusOn(thanks);
+      if (arrivedByLink) section.after(passwordOffer());
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       summary.show([], error.detail);
@@ -129,6 +132,22 @@ function answerForm(referral) {
     }
   });
   return section;
+}
+
+/** After answering by link: the employee may set a password so that they can sign in later. */
+function passwordOffer() {
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'password-offer-title' },
+    h('h2', { id: 'password-offer-title' }, 'Set a password so you can sign in later'),
+    h(
+      'p',
+      {},
+      'Your link works only once. With a password you can come back to see your referral, appointments ' +
+        'and reports.',
+    ),
+    h('p', {}, h('a', { class: 'button button--secondary', href: 'set-password.html' }, 'Set a password')),
+  );
 }
 
 function answered(referral) {
@@ -239,7 +258,7 @@ async function start() {
       'Open the link in your email',
       'To see your referral, open the link we emailed you. Staff can sign in on the sign-in page.',
     );
-    view.append(h('p', {}, h('a', { href: 'index.html' }, 'Go to the sign-in page')));
+    view.append(h('p', {}, h('a', { href: '/?next=%2Facknowledge.html' }, 'Go to the sign-in page')));
   }
 }
 

@@ -1,25 +1,36 @@
-// Sign-in page: email and password, then on to the page for the person's role.
+// Sign-in page: email and password (or an e-mailed one-time link, #sign-in=TOKEN), then on to
+// `?next=` (a page of this site that sent the person here) or the page for the person's role.
 
 import { ApiError, post } from '../api.js';
-import { byId } from '../dom.js';
+import { byId, focusOn, h, replace } from '../dom.js';
 import { ErrorSummary, clearFields, markField } from '../errors.js';
-import { currentUser, homeFor } from '../session.js';
+import { currentUser, homeFor, safeNext } from '../session.js';
 
-// Pages a sign-in may return to (index.html#next=clinic.html), for the roles that use them.
-const RETURN_TO = {
-  'clinic.html': ['clinician', 'provider_admin'],
-  'pulse.html': ['clinician'],
-  'measure.html': ['employee'],
-};
+/** Where to go after signing in: ?next=/page (or the older #next=page.html), if it is safe. */
+function nextPage() {
+  const query = new URLSearchParams(window.location.search).get('next');
+  if (query) return safeNext(query);
+  const legacy = new URLSearchParams(window.location.hash.slice(1)).get('next');
+  return legacy && /^[a-z-]+\.html$/.test(legacy) ? `/${legacy}` : null;
+}
+
+const NEXT = nextPage();
 
 function destination(role) {
-  const next = new URLSearchParams(window.location.hash.slice(1)).get('next');
-  return RETURN_TO[next]?.includes(role) ? next : homeFor(role);
+  return NEXT || homeFor(role);
 }
 
 const form = byId('sign-in');
 const summary = new ErrorSummary();
 byId('errors').append(summary.el);
+
+// The links for other ways in keep the page to return to.
+for (const id of ['forgotten', 'email-me']) {
+  const link = byId(id);
+  const url = new URL(link.getAttribute('href'), window.location.href);
+  if (NEXT) url.searchParams.set('next', NEXT);
+  link.setAttribute('href', `${url.pathname.slice(1)}${url.search}`);
+}
 
 function problem(fieldName, message) {
   const field = form.querySelector(`[data-field="${fieldName}"]`);
@@ -93,9 +104,41 @@ byId('show-password').addEventListener('change', (event) => {
   byId('password').type = event.target.checked ? 'text' : 'password';
 });
 
-// Someone already signed in goes straight to their page.
-currentUser()
-  .then((user) => {
-    if (user) window.location.replace(destination(user.role));
-  })
-  .catch(() => {});
+/** Take a one-time sign-in token out of the address (and history) at once; null when there is none. */
+function takeSignInToken() {
+  const token = new URLSearchParams(window.location.hash.slice(1)).get('sign-in');
+  if (token) window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  return token;
+}
+
+async function signInWithLink(token) {
+  const heading = document.querySelector('main h1');
+  replace(heading, 'Signing you in…');
+  try {
+    const session = await post('/api/v1/auth/sign-in-link/redeem', { token });
+    window.location.replace(destination(session.user.role));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    replace(heading, 'Sign in');
+    const again = byId('email-me').getAttribute('href');
+    const detail =
+      error.status === 404
+        ? 'This sign-in link has already been used or has expired. Each link works once, for a short time.'
+        : error.detail;
+    summary.show([], detail);
+    byId('errors').append(h('p', {}, h('a', { href: again }, 'E-mail me a new sign-in link')));
+    focusOn(summary.el);
+  }
+}
+
+const token = takeSignInToken();
+if (token) {
+  signInWithLink(token);
+} else {
+  // Someone already signed in goes straight on.
+  currentUser()
+    .then((user) => {
+      if (user) window.location.replace(destination(user.role));
+    })
+    .catch(() => {});
+}
