@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from backend.core.listing import Page
 from backend.core.types import Email
 from backend.referrals.form import STANDARD_QUESTIONS
 from backend.referrals.transitions import Status
@@ -98,11 +99,19 @@ class ReferralRead(ReferralSummary):
     standard_questions: dict[int, str] = Field(default_factory=lambda: dict(STANDARD_QUESTIONS))
 
 
-class ReferralPage(BaseModel):
-    items: list[ReferralSummary]
-    total: int
-    limit: int
-    offset: int
+ReferralPage = Page[ReferralSummary]
+
+
+class ReferralFilters(BaseModel):
+    """GET /referrals filters (besides the list kit's ``q``: employee name or payroll number)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statuses: list[Status] | None = None
+    department: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    overdue: bool | None = None
 
 
 class TransitionRequest(BaseModel):
@@ -216,10 +225,3 @@ class LinkSession(BaseModel):
     csrf_token: str
     expires_at: AwareDatetime
     referral_id: UUID
-
-
-class ListFilter(BaseModel):
-    status: list[Status] | None = None
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
-    since: date | None = None

@@ -21,6 +21,7 @@ from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
 from backend.core.config import Settings
+from backend.core.listing import ListParams
 from backend.db import pubsub
 from backend.notify import service as notify
 from backend.referrals import attachments, disclosure, queries, transitions, validation
@@ -40,6 +41,7 @@ from backend.referrals.schemas import (
     Attachment,
     Comment,
     ReferralEvent,
+    ReferralFilters,
     ReferralPage,
     ReferralRead,
     SubmitResult,
@@ -204,20 +206,12 @@ async def get(conn: asyncpg.Connection, user: User, referral_id: UUID) -> Referr
 
 
 async def list_for(
-    conn: asyncpg.Connection,
-    user: User,
-    *,
-    statuses: list[Status] | None,
-    limit: int,
-    offset: int,
-    queue: bool,
+    conn: asyncpg.Connection, user: User, *, page: ListParams, filters: ReferralFilters
 ) -> ReferralPage:
     async with conn.transaction():
-        items, total = await queries.list_visible(
-            conn, scope_for(user), [s.value for s in statuses] if statuses else None, limit, offset, queue
-        )
+        items, total = await queries.list_visible(conn, scope_for(user), page=page, filters=filters)
         await audit.record(conn, user.actor(), "referral.list", "referral", None)
-    return ReferralPage(items=items, total=total, limit=limit, offset=offset)
+    return ReferralPage.of(items, total, page)
 
 
 async def _apply(
