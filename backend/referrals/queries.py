@@ -126,6 +126,13 @@ UPDATE referral SET status = $2, decision = decision || $3::jsonb,
        updated_at = now(), version = version + 1
 WHERE id = $1
 """
+# A deleted draft keeps its row (the append-only history refers to it) but nothing personal.
+ERASE_DRAFT = """
+UPDATE referral SET deleted_at = now(), form = '{}'::jsonb, employee_email = '', employee_name = '',
+       department = '', employee_user_id = NULL, updated_at = now(), version = version + 1
+WHERE id = $1 AND status = 'DRAFT'
+"""
+DELETE_ATTACHMENTS = "DELETE FROM referral_attachment WHERE referral_id = $1"
 SET_ACKNOWLEDGED = "UPDATE referral SET acknowledged_at = now(), updated_at = now() WHERE id = $1"
 INSERT_EVENT = """
 INSERT INTO referral_event (referral_id, actor_id, actor_role, action, from_status, to_status, detail)
@@ -250,6 +257,11 @@ async def update_state(
         triage.get("modality"),
         triage.get("clinician_grade"),
     )
+
+
+async def erase_draft(conn: asyncpg.Connection, referral_id: UUID) -> None:
+    await conn.execute(DELETE_ATTACHMENTS, referral_id)
+    await conn.execute(ERASE_DRAFT, referral_id)
 
 
 async def set_acknowledged(conn: asyncpg.Connection, referral_id: UUID) -> None:

@@ -145,6 +145,14 @@ async def get_referral(referral_id: UUID, user: CurrentUser, conn: Conn) -> Refe
     return await service.get(conn, user, referral_id)
 
 
+@router.delete("/referrals/{referral_id}", status_code=204, responses=errors(401, 403, 404, 409))
+async def delete_referral(referral_id: UUID, user: CurrentUser, conn: Conn) -> Response:
+    """Delete a draft (its referrer only): its content and files are erased; a submitted referral is
+    withdrawn instead (`409`)."""
+    await service.delete_draft(conn, user, referral_id)
+    return Response(status_code=204)
+
+
 @router.post(
     "/referrals/{referral_id}/transitions",
     response_model=ReferralRead,

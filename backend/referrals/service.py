@@ -82,6 +82,8 @@ def _present(user: User, referral: ReferralRead) -> ReferralRead:
     )
     if referral.status in EDITABLE and Party.referrer in parties_for(user, referral):
         shown.allowed_actions.append("edit")
+    if referral.status == Status.DRAFT and user.id == referral.referrer_id:
+        shown.allowed_actions.append("delete")
     if user.role not in (Role.clinician, Role.provider_admin) and user.id != referral.referrer_id:
         reason = shown.form.get("reason")
         if isinstance(reason, dict):
@@ -196,6 +198,23 @@ async def update_form(conn: asyncpg.Connection, user: User, referral_id: UUID, r
         updated = await _load(conn, user, referral_id, lock=False)
         await _audit(conn, user, "referral.update", updated)
     return _present(user, updated)
+
+
+async def delete_draft(conn: asyncpg.Connection, user: User, referral_id: UUID) -> None:
+    """The referrer deletes a draft nobody else has seen: its content and files are erased."""
+    async with _use_case(conn, user, "referral.delete", referral_id):
+        referral = await _load(conn, user, referral_id, lock=True)
+        if referral.referrer_id != user.id:
+            raise ReferralForbidden("Only the person who started a draft can delete it.")
+        if referral.status != Status.DRAFT:
+            raise ReferralStateConflict(
+                f"Only a draft can be deleted; this referral is {referral.status}. Withdraw it instead."
+            )
+        await queries.insert_event(
+            conn, referral_id, user.id, user.role.value, "delete", referral.status, referral.status, {}
+        )
+        await queries.erase_draft(conn, referral_id)
+        await _audit(conn, user, "referral.delete", referral)
 
 
 async def get(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReferralRead:
