@@ -19,7 +19,7 @@ async def test_results_search_sort_and_page(client: httpx.AsyncClient, conn: asy
         enrolment = await enrol(client, admin, programme["id"], full_name=name, employee_number=number)
         await sign(client, nurse, (await record(client, nurse, enrolment["id"], performed_on=day))["id"])
 
-    async def names(headers: dict[str, str], **params: object) -> tuple[list[str], int]:
+    async def names(headers: dict[str, str], **params: str | int) -> tuple[list[str], int]:
         response = await client.get("/api/v1/surveillance/results", params=params, headers=headers)
         assert response.status_code == 200, response.text
         return [r["full_name"] for r in response.json()["items"]], response.json()["total"]
