@@ -19,7 +19,7 @@ from tests.conftest import Server
 from tests.factories import World, login, make_referral, make_world
 from tests.reports import helpers as report_helpers
 from tests.ui.test_accessibility import violations
-from tests.ui.test_referral_browser import open_tab, referral_at_report_drafting, sign_in
+from tests.ui.test_referral_browser import _employee_link, open_tab, referral_at_report_drafting, sign_in
 
 pytestmark = pytest.mark.browser
 WIDTHS = pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
@@ -34,6 +34,21 @@ SELECT organisation_id, provider_id, referrer_id, 'filler' || n || '@employer.ex
        submitted_at - make_interval(hours => n)
 FROM referral, generate_series(1, 22) AS n WHERE id = $1
 """
+
+
+CONSULTATION: tuple[dict[str, object], ...] = (
+    {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
+    {"action": "book", "appointment_at": "2030-01-07T10:00:00Z"},
+    {"action": "start", "consent_to_assessment": True},
+)
+
+
+async def move(
+    client: httpx.AsyncClient, headers: dict[str, str], rid: str, *bodies: dict[str, object]
+) -> None:
+    for body in bodies:
+        moved = await client.post(f"/api/v1/referrals/{rid}/transitions", json=body, headers=headers)
+        assert moved.status_code == 200, moved.text
 
 
 def shown(first: int, last: int, total: int) -> str:
@@ -138,6 +153,17 @@ async def test_manager_finds_referrals_and_reads_the_released_report(
     html_link = report.get_by_role("link", name=re.compile("Open the report on its own page"))
     assert await html_link.get_attribute("href") == f"/api/v1/referrals/{rid}/report.html"
     await expect(page.get_by_role("navigation", name="On this page")).to_be_visible()
+    await conn.execute(  # the longest status name: its chip must stay inside its own column
+        "UPDATE referral SET status = 'CLOSED_NO_CONSENT' WHERE id = $1", UUID(other)
+    )
+    await page.goto(f"/referrals.html#view={other}")
+    await expect(page.locator(".facts .tag")).to_have_text("Closed: no consent to assessment")
+    overflow = await page.locator(".facts .tag").evaluate(
+        "tag => tag.getBoundingClientRect().right - tag.closest('dd').getBoundingClientRect().right"
+    )
+    assert overflow <= 0.5, overflow
+    await page.go_back()
+    await expect(page.get_by_role("heading", name="Referral for Alex Example", level=1)).to_be_visible()
     await check_axe(page, "released report", found)
     await page.get_by_role("link", name="Back to your referrals").click()
     await expect(page.get_by_text(shown(1, 1, 1))).to_be_visible()  # the list as it was left
@@ -168,17 +194,20 @@ async def test_nurse_filters_report_drafting_and_sees_not_discussed(
     manager = await login(client, world.users["manager"])
     nurse = await login(client, world.users["clinician"])
     await make_referral(client, manager)  # another one, awaiting triage
-    employee = await login(client, world.users["employee"])
-    rid = await referral_at_report_drafting(client, manager, nurse)
-    answered = await client.post(
-        f"/api/v1/referrals/{rid}/acknowledgement",
-        json={"discussed": False, "comment": "Nobody told me about this."},
-        headers=employee,
-    )
-    assert answered.status_code == 200, answered.text
+    rid = (await make_referral(client, manager))["id"]
     found: list[str] = []
     tab = await open_tab(browser, server, width=width)
     page = tab.page
+    await page.goto(await _employee_link(conn, world))  # the employee answers from their e-mail
+    await page.get_by_label("No, it was not discussed").check()
+    await page.get_by_label("Comment (optional)").fill("Nobody told me about this.")
+    await page.get_by_role("button", name="Send my answer").click()
+    await expect(page.get_by_role("heading", name="Thank you, your answer has been sent")).to_be_focused()
+    await expect(page.get_by_text("Your manager sees only that you have responded and when")).to_be_visible()
+    await tab.context.clear_cookies()
+    await move(
+        client, nurse, rid, *CONSULTATION, {"action": "finish_consultation", "release_choice": "release"}
+    )
     await sign_in(page, world.users["clinician"].email)
     await expect(page.get_by_role("heading", name="Referral queue", level=1)).to_be_visible()
     await expect(page.get_by_text(shown(1, 1, 1))).to_be_visible()  # awaiting triage only
@@ -206,3 +235,74 @@ async def test_nurse_filters_report_drafting_and_sees_not_discussed(
     assert tab.errors == []
     await tab.context.close()
     assert not found, "\n".join(found)
+
+
+async def test_nurse_confirms_the_end_of_the_consultation_and_releases_to_the_consented(
+    browser: Browser, server: Server, client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    world = await make_world(conn)
+    manager = await login(client, world.users["manager"])
+    nurse = await login(client, world.users["clinician"])
+    rid = (await make_referral(client, manager))["id"]
+    await move(client, nurse, rid, *CONSULTATION)
+    tab = await open_tab(browser, server)
+    page = tab.page
+    await sign_in(page, world.users["clinician"].email)
+    await expect(page.get_by_role("heading", name="Referral queue", level=1)).to_be_visible()
+    await page.goto(f"/triage.html#referral={rid}")
+    end = page.get_by_role("form", name="End the consultation")
+    await end.get_by_label("Release the report directly").check()
+    await end.get_by_role("button", name="End consultation").click()
+    await expect(end.get_by_role("alert")).to_contain_text("Yes, the consultation is over: tick to confirm")
+    assert await conn.fetchval("SELECT status FROM referral WHERE id = $1", UUID(rid)) == "IN_CONSULTATION"
+    await end.get_by_label("Yes, the consultation is over").check()
+    await end.get_by_role("button", name="End consultation").click()
+    await expect(page.get_by_role("heading", name="Saved")).to_be_focused()
+    assert await conn.fetchval("SELECT status FROM referral WHERE id = $1", UUID(rid)) == "REPORT_DRAFTING"
+
+    consent = report_helpers.consent(world.users["manager"].email)
+    consent["recipients"].append("hr.partner@employer.example")
+    for path, body in (("report/consent", consent), ("report", report_helpers.content())):
+        saved = await client.put(f"/api/v1/referrals/{rid}/{path}", json=body, headers=nurse)
+        assert saved.status_code == 200, saved.text
+    ready = await client.post(f"/api/v1/referrals/{rid}/report/ready", headers=nurse)
+    assert ready.status_code == 200, ready.text
+    await page.reload()
+    release = page.get_by_role("form", name="Release the report")
+    await expect(release.get_by_label("Send the report to")).to_have_value(
+        f"{world.users['manager'].email}\nhr.partner@employer.example"
+    )
+    assert tab.errors == []
+    await tab.context.close()
+
+
+async def test_a_file_over_the_limit_is_refused_before_sending(
+    browser: Browser, server: Server, client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    world = await make_world(conn)
+    manager = await login(client, world.users["manager"])
+    draft = await make_referral(client, manager, submit=False)
+    tab = await open_tab(browser, server)
+    page = tab.page
+    uploads: list[str] = []
+    page.on(
+        "request",
+        lambda r: uploads.append(r.url) if r.url.endswith("/attachments") and r.method == "POST" else None,
+    )
+    await sign_in(page, world.users["manager"].email)
+    await expect(page.get_by_role("heading", name="Your referrals", level=1)).to_be_visible()
+    await page.goto(f"/referrals.html#edit={draft['id']}")
+    await page.get_by_role("button", name=re.compile(r"^8 Files")).click()
+    await expect(page.get_by_text("PDF, JPEG, PNG or Word (.docx), up to 10 MB.")).to_be_visible()
+    big = b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024)
+    await page.get_by_label("File", exact=True).set_input_files(
+        {"name": "big.pdf", "mimeType": "application/pdf", "buffer": big}
+    )
+    await page.get_by_role("button", name="Upload file").click()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "The file is 11 MB; each file may be at most 10 MB"
+    )
+    assert uploads == []
+    assert await conn.fetchval("SELECT count(*) FROM referral_attachment") == 0
+    assert tab.errors == []
+    await tab.context.close()
