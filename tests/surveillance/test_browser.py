@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from tests.conftest import Server
 from tests.factories import login, make_world
 from tests.surveillance.helpers import enrol, make_programme
+from tests.ui.test_accessibility import violations
 from tests.ui.test_referral_browser import browser, open_tab, sign_in
 
 pytestmark = pytest.mark.browser
@@ -57,6 +58,7 @@ async def test_clinician_signs_and_manager_downloads_certificate_and_sees_dashbo
     await page.get_by_label("Left ear, 1 kHz").fill("12.5")
     await page.get_by_role("button", name="Save and see the proposal").click()
     await expect(summary.get_by_role("link")).to_have_text(["Left ear, 1 kHz: enter a whole number of dB"])
+    found = [f"record form with an error: {v}" for v in await violations(page)]
     await page.get_by_label("Left ear, 1 kHz").fill(LEFT["1"])
     await page.get_by_label("Tinnitus").check()
     await page.get_by_role("button", name="Save and see the proposal").click()
@@ -70,6 +72,8 @@ async def test_clinician_signs_and_manager_downloads_certificate_and_sees_dashbo
     await expect(sign.get_by_label("Review date")).to_be_visible()
     await expect(sign.get_by_label("Reason for overriding the proposal")).to_be_visible()
     await expect(sign.get_by_label("Why it could not be completed")).to_be_hidden()
+    found += [f"sign form, fit with restrictions: {v}" for v in await violations(page)]
+    assert not found, "\n".join(found)
     await sign.get_by_label("Fit", exact=True).check()
     await sign.get_by_label("Your registration (e.g. NMC 12A3456E)").fill("NMC 12A3456E")
     await sign.get_by_role("button", name="Sign outcome").click()
