@@ -131,10 +131,14 @@ async def join(
         left = invitations.MAX_IDENTITY_FAILURES - failures
         raise IdentityMismatch(
             "Those details do not match our records. Check your date of birth, or use the code we sent you."
-            + (f" {left} more tries." if left > 0 else " This link is now locked; ask for a new one."),
+            + (tries_left(left) if left > 0 else " This link is now locked; ask for a new one."),
             errors=[{"field": "date_of_birth", "message": "does not match", "type": "mismatch"}],
         )
     return result, issued
+
+
+def tries_left(left: int) -> str:
+    return f" {left} more {'try' if left == 1 else 'tries'}."
 
 
 async def _join_employee(

@@ -126,12 +126,20 @@ class BodyLimitMiddleware:
             await _too_large(send, limit)
 
 
+def human_size(n: int) -> str:
+    """10485760 -> "10 MB", 1536 -> "1.5 KB" (binary multiples, as upload limits are set)."""
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
 async def _too_large(send: Send, limit: int) -> None:
     body = json.dumps(
         problem(
             413,
             "Payload too large",
-            f"The request body may be at most {limit} bytes.",
+            f"The request body may be at most {human_size(limit)}.",
             code="payload_too_large",
         )
     ).encode()

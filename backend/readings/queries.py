@@ -15,6 +15,8 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import queries as audit_queries
+from backend.core.listing import ListParams
+from backend.db.sqlparams import SqlParams, order_by
 from backend.readings.schemas import (
     AlertRow,
     BatchInsert,
@@ -122,12 +124,16 @@ LOCK_STREAM_FOR_BATCH = STREAM_FOR_BATCH + "FOR UPDATE OF s\n"
 STREAM_FOR_DEVICE_TOKEN = """
 SELECT id FROM reading_stream WHERE device_token_hash = $1 AND device_token_expires_at > now()
 """
-LIST_VISIBLE_STREAMS = f"""
-SELECT {_STREAM_COLUMNS} FROM {_STREAM_FROM}
-WHERE {_VISIBLE} AND ($1::uuid IS NULL OR s.employee_id = $1) AND ($5::text IS NULL OR s.status = $5)
-ORDER BY coalesce(s.last_received_at, s.created_at) DESC, s.id
-LIMIT $6
-"""
+# The streams list (list kit): $1 employee, $2..$4 scope, $5 status; order and paging added by the caller.
+LIST_VISIBLE_STREAMS = f"SELECT {_STREAM_COLUMNS}, count(*) OVER () AS total FROM {_STREAM_FROM}"
+COUNT_VISIBLE_STREAMS = f"SELECT count(*) FROM {_STREAM_FROM}"
+STREAMS_WHERE = (
+    f"{_VISIBLE} AND ($1::uuid IS NULL OR s.employee_id = $1) AND ($5::text IS NULL OR s.status = $5)"
+)
+STREAM_SORTS: dict[str, tuple[str, ...]] = {
+    "activity": ("coalesce(s.last_received_at, s.created_at)",),
+    "started": ("s.created_at",),
+}
 # The open stream an employee is measuring into now (or most recently), for the clinic screen.
 LIVE_STREAM_FOR_EMPLOYEE = f"""
 SELECT {_STREAM_COLUMNS} FROM {_STREAM_FROM}
@@ -329,10 +335,17 @@ async def stream_for_device_token(conn: asyncpg.Connection, token_hash: bytes) -
 
 
 async def list_visible_streams(
-    conn: asyncpg.Connection, scope: Scope, *, employee_id: UUID | None, status: str | None, limit: int
-) -> list[StreamRow]:
-    rows = await conn.fetch(LIST_VISIBLE_STREAMS, employee_id, *scope.params(), status, limit)
-    return [StreamRow.model_validate(dict(r)) for r in rows]
+    conn: asyncpg.Connection, scope: Scope, *, employee_id: UUID | None, status: str | None, page: ListParams
+) -> tuple[list[StreamRow], int]:
+    sql = SqlParams(employee_id, *scope.params(), status)
+    order = order_by(page.sort, descending=page.descending, columns=STREAM_SORTS, tiebreak="s.id")
+    cut = f"LIMIT {sql.add(page.limit)} OFFSET {sql.add(page.offset)}"
+    rows = await conn.fetch(f"{LIST_VISIBLE_STREAMS} WHERE {STREAMS_WHERE} {order} {cut}", *sql.values)
+    if rows:
+        total = int(rows[0]["total"])
+    else:  # past the last page (or none at all): the real total still
+        total = int(await conn.fetchval(f"{COUNT_VISIBLE_STREAMS} WHERE {STREAMS_WHERE}", *sql.values[:-2]))
+    return [StreamRow.model_validate(dict(r)) for r in rows], total
 
 
 async def live_stream_for_employee(

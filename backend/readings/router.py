@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from backend.auth.deps import AppSettings
+from backend.core import listing
+from backend.core.listing import ListParams
 from backend.core.openapi import errors, ok
 from backend.db.deps import Conn
 from backend.readings import ingest, service
@@ -81,19 +83,23 @@ async def create_stream(
     return created
 
 
+StreamList = Annotated[
+    ListParams, Depends(listing.query(sorts=("activity", "started"), default="-activity", search=False))
+]
+
+
 @router.get("/streams", response_model=StreamPage, responses=errors(401, 422))
 async def list_streams(
     user: Reader,
     conn: Conn,
     settings: AppSettings,
+    page: StreamList,
     employee_id: UUID | None = None,
     status: Literal["open", "closed"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> StreamPage:
-    """Measurement streams you may see, most recently active first (clinicians: their provider's)."""
-    return await service.list_streams(
-        conn, user, settings, employee_id=employee_id, status=status, limit=limit
-    )
+    """Measurement streams you may see, most recently active first unless sorted otherwise (clinicians:
+    their provider's)."""
+    return await service.list_streams(conn, user, settings, employee_id=employee_id, status=status, page=page)
 
 
 @router.get(

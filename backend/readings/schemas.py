@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from backend.core.listing import Page
 from sensors.protocol import DeviceInfo, DeviceKind
 
 Measure = Literal["heart_rate", "spo2"]
@@ -137,8 +138,7 @@ class StreamCreated(BaseModel):
     device_token_expires_at: AwareDatetime
 
 
-class StreamPage(BaseModel):
-    items: list[StreamSummary]
+StreamPage = Page[StreamSummary]
 
 
 class ReadingOut(BaseModel):

@@ -23,6 +23,7 @@ from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.core.errors import Unauthenticated
+from backend.core.listing import ListParams
 from backend.db import pubsub
 from backend.readings import alerts, fhir, queries
 from backend.readings.errors import (
@@ -279,11 +280,11 @@ async def list_streams(
     *,
     employee_id: UUID | None,
     status: str | None,
-    limit: int,
+    page: ListParams,
 ) -> StreamPage:
     async with conn.transaction():
-        rows = await queries.list_visible_streams(
-            conn, scope_for(user), employee_id=employee_id, status=status, limit=limit
+        rows, total = await queries.list_visible_streams(
+            conn, scope_for(user), employee_id=employee_id, status=status, page=page
         )
         for row in rows:
             await record_stream(conn, user.actor(), "readings.stream.list", row)
@@ -292,7 +293,7 @@ async def list_streams(
                 conn, user.actor(), "readings.stream.list", "reading_stream", None, subject=employee_id
             )
         items = await _summaries(conn, rows, settings)
-    return StreamPage(items=items)
+    return StreamPage.of(items, total, page)
 
 
 async def list_readings(

@@ -14,7 +14,17 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.referrals.schemas import Attachment, Comment, ReferralEvent, ReferralRead, ReferralSummary
+from backend.core.listing import ListParams
+from backend.db.sqlparams import SqlParams, Where, like_pattern, order_by
+from backend.referrals.schemas import (
+    Attachment,
+    Comment,
+    ReferralEvent,
+    ReferralFilters,
+    ReferralRead,
+    ReferralSummary,
+)
+from backend.referrals.transitions import Status
 
 
 @dataclass(frozen=True)
@@ -28,13 +38,16 @@ class Scope:
         return (self.kind, self.organisation_id, self.user_id, self.department.strip().lower())
 
 
-_VISIBLE = """(
-    ($2 = 'provider' AND r.provider_id = $3 AND r.status <> 'DRAFT')
- OR ($2 = 'client_admin' AND r.organisation_id = $3 AND (r.status <> 'DRAFT' OR r.referrer_id = $4))
- OR ($2 = 'manager' AND r.organisation_id = $3 AND (r.referrer_id = $4
-        OR ($5 <> '' AND lower(r.department) = $5 AND r.status <> 'DRAFT')))
- OR ($2 = 'employee' AND r.employee_user_id = $4 AND r.status <> 'DRAFT')
-)"""
+# The caller's scope as one predicate; placeholders name the scope's four parameters.
+_VISIBLE_AT = """(r.deleted_at IS NULL AND (
+    ({kind} = 'provider' AND r.provider_id = {org} AND r.status <> 'DRAFT')
+ OR ({kind} = 'client_admin' AND r.organisation_id = {org}
+        AND (r.status <> 'DRAFT' OR r.referrer_id = {user}))
+ OR ({kind} = 'manager' AND r.organisation_id = {org} AND (r.referrer_id = {user}
+        OR ({dept} <> '' AND lower(r.department) = {dept} AND r.status <> 'DRAFT')))
+ OR ({kind} = 'employee' AND r.employee_user_id = {user} AND r.status <> 'DRAFT')
+))"""
+_VISIBLE = _VISIBLE_AT.format(kind="$2", org="$3", user="$4", dept="$5")
 
 _SUMMARY_COLUMNS = """
 r.id, r.status, r.organisation_id, o.name AS organisation_name, r.referrer_id, r.employee_name,
@@ -57,18 +70,46 @@ SELECT {_READ_COLUMNS} FROM referral r JOIN organisation o ON o.id = r.organisat
 WHERE r.id = $1 AND {_VISIBLE}
 """
 LOCK_VISIBLE = GET_VISIBLE + " FOR UPDATE OF r"
-# Priority first (urgent, soon, routine, untriaged), then the oldest submission first.
-LIST_VISIBLE = f"""
+# ---- The referral list: a scope predicate, filter clauses and sort expressions (backend.db.sqlparams) ----
+LIST_SELECT = f"""
 SELECT {_SUMMARY_COLUMNS}, count(*) OVER () AS total
 FROM referral r JOIN organisation o ON o.id = r.organisation_id
-WHERE {_VISIBLE}
-  AND ($1::text[] IS NULL OR r.status = ANY($1::text[]))
-ORDER BY CASE WHEN $8 THEN CASE coalesce(r.priority, r.form->>'urgency_requested')
-                                WHEN 'urgent' THEN 0 WHEN 'soon' THEN 1 ELSE 2 END END,
-         CASE WHEN $8 THEN coalesce(r.submitted_at, r.created_at) END ASC,
-         r.updated_at DESC, r.id
-LIMIT $6 OFFSET $7
 """
+LIST_COUNT = "SELECT count(*) FROM referral r JOIN organisation o ON o.id = r.organisation_id"
+LIST_VISIBLE_WHERE = _VISIBLE_AT.format(kind="$1", org="$2", user="$3", dept="$4")
+FILTER_SEARCH = (
+    "r.employee_name ILIKE {0} ESCAPE '\\' OR (r.form->'employee'->>'employee_number') ILIKE {0} ESCAPE '\\'"
+)
+FILTER_STATUS = "r.status = ANY({}::text[])"
+FILTER_DEPARTMENT = "lower(r.department) = {}"
+FILTER_SUBMITTED_FROM = "(r.submitted_at AT TIME ZONE 'Europe/London')::date >= {}"
+FILTER_SUBMITTED_TO = "(r.submitted_at AT TIME ZONE 'Europe/London')::date <= {}"
+# Overdue (DESIGN, domain.md §7 targets, in calendar days): not yet booked more than OVERDUE_DAYS after
+# submission, or a report not moving on more than OVERDUE_DAYS after it entered drafting or became
+# ready (the employee's review is not counted against occupational health).
+OVERDUE_DAYS = 5
+_WAITING_ON_OH = "('AWAITING_TRIAGE', 'AWAITING_BOOKING')"
+_REPORT_DUE = "('REPORT_DRAFTING', 'READY_FOR_RELEASE')"
+_OVERDUE = f"""
+(r.status IN {_WAITING_ON_OH} AND r.submitted_at < now() - make_interval(days => {{0}}))
+OR (r.status IN {_REPORT_DUE} AND (
+    SELECT max(e.at) FROM referral_event e
+    WHERE e.referral_id = r.id AND e.to_status = r.status AND e.from_status IS DISTINCT FROM e.to_status
+   ) < now() - make_interval(days => {{0}}))
+"""
+FILTER_OVERDUE = _OVERDUE
+FILTER_NOT_OVERDUE = f"NOT coalesce(({_OVERDUE}), false)"
+_STATUS_ORDER = ", ".join(f"'{s.value}'" for s in Status)
+_PRIORITY_RANK = """CASE coalesce(r.priority, r.form->>'urgency_requested')
+    WHEN 'urgent' THEN 0 WHEN 'soon' THEN 1 ELSE 2 END"""
+_SUBMITTED = "coalesce(r.submitted_at, r.created_at)"
+# Sort keys of GET /referrals → expressions. priority ascending: most urgent first, then longest waiting.
+LIST_SORTS: dict[str, tuple[str, ...]] = {
+    "submitted": (_SUBMITTED,),
+    "updated": ("r.updated_at",),
+    "priority": (_PRIORITY_RANK, _SUBMITTED),
+    "status": (f"array_position(ARRAY[{_STATUS_ORDER}]::text[], r.status)", "r.updated_at"),
+}
 # A different employee e-mail unlinks the old account; the referral_link_employee trigger then
 # links the account with the new address, if there is one.
 UPDATE_FORM = """
@@ -85,6 +126,13 @@ UPDATE referral SET status = $2, decision = decision || $3::jsonb,
        updated_at = now(), version = version + 1
 WHERE id = $1
 """
+# A deleted draft keeps its row (the append-only history refers to it) but nothing personal.
+ERASE_DRAFT = """
+UPDATE referral SET deleted_at = now(), form = '{}'::jsonb, employee_email = '', employee_name = '',
+       department = '', employee_user_id = NULL, updated_at = now(), version = version + 1
+WHERE id = $1 AND status = 'DRAFT'
+"""
+DELETE_ATTACHMENTS = "DELETE FROM referral_attachment WHERE referral_id = $1"
 SET_ACKNOWLEDGED = "UPDATE referral SET acknowledged_at = now(), updated_at = now() WHERE id = $1"
 INSERT_EVENT = """
 INSERT INTO referral_event (referral_id, actor_id, actor_role, action, from_status, to_status, detail)
@@ -154,11 +202,37 @@ async def get_visible(
 
 
 async def list_visible(
-    conn: asyncpg.Connection, scope: Scope, statuses: list[str] | None, limit: int, offset: int, queue: bool
+    conn: asyncpg.Connection, scope: Scope, *, page: ListParams, filters: ReferralFilters
 ) -> tuple[list[ReferralSummary], int]:
-    rows = await conn.fetch(LIST_VISIBLE, statuses, *scope.params(), limit, offset, queue)
-    total = int(rows[0]["total"]) if rows else 0
-    return [_summary(r) for r in rows], total
+    """One page of the referrals in scope matching the filters, and how many match in all."""
+    sql = SqlParams(*scope.params())
+    where = sql.where(LIST_VISIBLE_WHERE)
+    _add_filters(where, filters, page.q)
+    order = order_by(page.sort, descending=page.descending, columns=LIST_SORTS, tiebreak="r.id")
+    cut = f"LIMIT {sql.add(page.limit)} OFFSET {sql.add(page.offset)}"
+    statement = f"{LIST_SELECT} WHERE {where} {order} {cut}"
+    rows = await conn.fetch(statement, *sql.values)
+    if rows:
+        return [_summary(r) for r in rows], int(rows[0]["total"])
+    if page.offset == 0:
+        return [], 0
+    count_sql = f"{LIST_COUNT} WHERE {where}"
+    return [], int(await conn.fetchval(count_sql, *sql.values[:-2]))
+
+
+def _add_filters(where: Where, filters: ReferralFilters, search: str | None) -> None:
+    if search:
+        where.add(FILTER_SEARCH, like_pattern(search))
+    if filters.statuses:
+        where.add(FILTER_STATUS, [s.value for s in filters.statuses])
+    if filters.department:
+        where.add(FILTER_DEPARTMENT, filters.department.strip().lower())
+    if filters.submitted_from:
+        where.add(FILTER_SUBMITTED_FROM, filters.submitted_from)
+    if filters.submitted_to:
+        where.add(FILTER_SUBMITTED_TO, filters.submitted_to)
+    if filters.overdue is not None:
+        where.add(FILTER_OVERDUE if filters.overdue else FILTER_NOT_OVERDUE, OVERDUE_DAYS)
 
 
 async def update_form(
@@ -183,6 +257,11 @@ async def update_state(
         triage.get("modality"),
         triage.get("clinician_grade"),
     )
+
+
+async def erase_draft(conn: asyncpg.Connection, referral_id: UUID) -> None:
+    await conn.execute(DELETE_ATTACHMENTS, referral_id)
+    await conn.execute(ERASE_DRAFT, referral_id)
 
 
 async def set_acknowledged(conn: asyncpg.Connection, referral_id: UUID) -> None:

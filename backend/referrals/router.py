@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from backend.auth.cookies import set_session_cookies
 from backend.auth.deps import AppSettings, CurrentUser
+from backend.core import listing
+from backend.core.listing import ListParams
 from backend.core.openapi import errors, ok
 from backend.db.deps import Conn
 from backend.referrals import service
@@ -27,6 +30,7 @@ from backend.referrals.schemas import (
     LinkRedeem,
     LinkSession,
     ReferralEvent,
+    ReferralFilters,
     ReferralPage,
     ReferralRead,
     SubmitResult,
@@ -99,19 +103,43 @@ async def submit_referral(
     return await service.submit(conn, user, referral_id, settings)
 
 
+ReferralList = Annotated[
+    ListParams,
+    Depends(listing.query(sorts=("submitted", "updated", "priority", "status"), default="-updated")),
+]
+
+
+def referral_filters(
+    status: Annotated[list[Status] | None, Query(max_length=25, description="One or more states.")] = None,
+    department: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    submitted_from: Annotated[date | None, Query(description="Submitted on or after (UK date).")] = None,
+    submitted_to: Annotated[date | None, Query(description="Submitted on or before (UK date).")] = None,
+    overdue: Annotated[bool | None, Query(description="Past the time target for its state.")] = None,
+) -> ReferralFilters:
+    if submitted_from and submitted_to and submitted_from > submitted_to:
+        raise ReferralInvalid(
+            "Please check: submitted_to",
+            errors=[{"field": "submitted_to", "message": "is before submitted_from", "type": "date_range"}],
+        )
+    return ReferralFilters(
+        statuses=status,
+        department=department,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+        overdue=overdue,
+    )
+
+
 @router.get("/referrals", response_model=ReferralPage, responses={**ok(EXAMPLE_PAGE), **errors(401, 422)})
 async def list_referrals(
     user: CurrentUser,
     conn: Conn,
-    status: Annotated[list[Status] | None, Query(max_length=25)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    order: Annotated[str, Query(pattern="^(recent|queue)$")] = "recent",
+    page: ReferralList,
+    filters: Annotated[ReferralFilters, Depends(referral_filters)],
 ) -> ReferralPage:
-    """Referrals you may see. `order=queue` sorts by priority, then oldest submission first."""
-    return await service.list_for(
-        conn, user, statuses=status, limit=limit, offset=offset, queue=order == "queue"
-    )
+    """Referrals you may see, one page at a time. `q` searches the employee's name and payroll number;
+    `sort=priority` puts the most urgent, then the longest waiting, first."""
+    return await service.list_for(conn, user, page=page, filters=filters)
 
 
 @router.get(
@@ -123,6 +151,14 @@ async def get_referral(referral_id: UUID, user: CurrentUser, conn: Conn) -> Refe
     """The referral as you may see it: `view` says which (the progress view leaves out the
     employee's contact details and every health detail; see `backend/referrals/disclosure.py`)."""
     return await service.read(conn, user, referral_id)
+
+
+@router.delete("/referrals/{referral_id}", status_code=204, responses=errors(401, 403, 404, 409))
+async def delete_referral(referral_id: UUID, user: CurrentUser, conn: Conn) -> Response:
+    """Delete a draft (its referrer only): its content and files are erased; a submitted referral is
+    withdrawn instead (`409`)."""
+    await service.delete_draft(conn, user, referral_id)
+    return Response(status_code=204)
 
 
 @router.post(

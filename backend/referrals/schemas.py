@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from backend.core.listing import Page
 from backend.core.types import Email
 from backend.referrals.form import STANDARD_QUESTIONS
 from backend.referrals.transitions import Status
@@ -115,11 +116,19 @@ class ReferralRead(ReferralSummary):
     )
 
 
-class ReferralPage(BaseModel):
-    items: list[ReferralSummary]
-    total: int
-    limit: int
-    offset: int
+ReferralPage = Page[ReferralSummary]
+
+
+class ReferralFilters(BaseModel):
+    """GET /referrals filters (besides the list kit's ``q``: employee name or payroll number)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statuses: list[Status] | None = None
+    department: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    overdue: bool | None = None
 
 
 class TransitionRequest(BaseModel):
@@ -235,12 +244,6 @@ class LinkSession(BaseModel):
     referral_id: UUID
 
 
-class ListFilter(BaseModel):
-    status: list[Status] | None = None
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
-    since: date | None = None
-
 
 # Examples of success responses in the OpenAPI document (checked against these models by a test).
 EXAMPLE_SUMMARY: dict[str, Any] = {
@@ -272,4 +275,6 @@ EXAMPLE_REFERRAL: dict[str, Any] = {
     "allowed_actions": ["withdraw"],
     "standard_questions": {str(k): v for k, v in STANDARD_QUESTIONS.items() if k <= 3},
 }
-EXAMPLE_PAGE: dict[str, Any] = {"items": [EXAMPLE_SUMMARY], "total": 1, "limit": 50, "offset": 0}
+EXAMPLE_PAGE: dict[str, Any] = {
+    "items": [EXAMPLE_SUMMARY], "total": 1, "limit": 50, "offset": 0, "sort": "-updated",
+}

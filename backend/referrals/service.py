@@ -21,6 +21,7 @@ from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
 from backend.core.config import Settings
+from backend.core.listing import ListParams
 from backend.db import pubsub
 from backend.notify import service as notify
 from backend.referrals import attachments, disclosure, queries, transitions, validation
@@ -40,6 +41,7 @@ from backend.referrals.schemas import (
     Attachment,
     Comment,
     ReferralEvent,
+    ReferralFilters,
     ReferralPage,
     ReferralRead,
     SubmitResult,
@@ -80,6 +82,8 @@ def _present(user: User, referral: ReferralRead, *, content: bool = True) -> Ref
     )
     if referral.status in EDITABLE and user.id == referral.referrer_id:
         shown.allowed_actions.append("edit")
+    if referral.status == Status.DRAFT and user.id == referral.referrer_id:
+        shown.allowed_actions.append("delete")
     return shown
 
 
@@ -189,6 +193,23 @@ async def update_form(conn: asyncpg.Connection, user: User, referral_id: UUID, r
     return _present(user, updated)
 
 
+async def delete_draft(conn: asyncpg.Connection, user: User, referral_id: UUID) -> None:
+    """The referrer deletes a draft nobody else has seen: its content and files are erased."""
+    async with _use_case(conn, user, "referral.delete", referral_id):
+        referral = await _load(conn, user, referral_id, lock=True)
+        if referral.referrer_id != user.id:
+            raise ReferralForbidden("Only the person who started a draft can delete it.")
+        if referral.status != Status.DRAFT:
+            raise ReferralStateConflict(
+                f"Only a draft can be deleted; this referral is {referral.status}. Withdraw it instead."
+            )
+        await queries.insert_event(
+            conn, referral_id, user.id, user.role.value, "delete", referral.status, referral.status, {}
+        )
+        await queries.erase_draft(conn, referral_id)
+        await _audit(conn, user, "referral.delete", referral)
+
+
 async def get(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReferralRead:
     """The referral for another use-case (released reports, booking): visibility-checked and
     audited, with the whole form; what the HTTP read shows is ``read``."""
@@ -207,20 +228,12 @@ async def read(conn: asyncpg.Connection, user: User, referral_id: UUID) -> Refer
 
 
 async def list_for(
-    conn: asyncpg.Connection,
-    user: User,
-    *,
-    statuses: list[Status] | None,
-    limit: int,
-    offset: int,
-    queue: bool,
+    conn: asyncpg.Connection, user: User, *, page: ListParams, filters: ReferralFilters
 ) -> ReferralPage:
     async with conn.transaction():
-        items, total = await queries.list_visible(
-            conn, scope_for(user), [s.value for s in statuses] if statuses else None, limit, offset, queue
-        )
+        items, total = await queries.list_visible(conn, scope_for(user), page=page, filters=filters)
         await audit.record(conn, user.actor(), "referral.list", "referral", None)
-    return ReferralPage(items=items, total=total, limit=limit, offset=offset)
+    return ReferralPage.of(items, total, page)
 
 
 async def _apply(

@@ -182,6 +182,18 @@ class ReportView(BaseModel):
     sections: list[Section]
 
 
+class Addendum(BaseModel):
+    on: str  # "20 November 2026", as printed on the report
+    text: str
+
+
+class ReportRead(ReportView):
+    """The report as a page shows it: the same view, its addenda, and whether it has been released."""
+
+    addenda: list[Addendum] = Field(default_factory=list)
+    released: bool = False
+
+
 class ReferralFacts(BaseModel):
     """What the renderer needs from the referral itself."""
 

@@ -295,8 +295,12 @@ async def release(
 async def _tell_released(
     conn: asyncpg.Connection, referral: ReferralRead, recipients: list[str], settings: Settings
 ) -> None:
-    link = f"{settings.public_url.rstrip('/')}/api/v1/referrals/{referral.id}/report.html"
-    for recipient in [*recipients, referral.employee_email]:
+    """Each recipient gets a link to the referral's page (which shows the report once signed in);
+    the employee a link to their own page. Never an API address."""
+    base = settings.public_url.rstrip("/")
+    pages = dict.fromkeys(recipients, f"{base}/referrals.html#view={referral.id}")
+    pages.setdefault(referral.employee_email, f"{base}/me.html")
+    for recipient, link in pages.items():
         await notify.enqueue(
             conn,
             recipient=recipient,

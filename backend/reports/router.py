@@ -13,7 +13,14 @@ from backend.db.deps import Conn
 from backend.reports import aggregate, mreport_service, service
 from backend.reports.aggregate import AggregateReport
 from backend.reports.errors import ReportInvalid
-from backend.reports.mreport import ReportConsent, ReportContent, ReportDraft, ReportView
+from backend.reports.mreport import (
+    Addendum,
+    ReportConsent,
+    ReportContent,
+    ReportDraft,
+    ReportRead,
+    ReportView,
+)
 from backend.reports.render import file_hash
 from backend.reports.schemas import (
     EXAMPLE_AGGREGATE,
@@ -210,14 +217,19 @@ async def save_report(referral_id: UUID, body: ReportContent, user: CurrentUser,
 
 @router.get(
     "/referrals/{referral_id}/report",
-    response_model=ReportView,
+    response_model=ReportRead,
     responses={**ok(EXAMPLE_REPORT_VIEW), **errors(401, 404)},
     tags=["referrals"],
 )
-async def read_report(referral_id: UUID, user: CurrentUser, conn: Conn) -> ReportView:
+async def read_report(referral_id: UUID, user: CurrentUser, conn: Conn) -> ReportRead:
     """The report as you may see it: clinicians always; the employee from review on (the preview is what the
-    manager will see); named recipients only after release."""
-    return (await mreport_service.readable(conn, user, referral_id)).view
+    manager will see); named recipients only after release. With its addenda."""
+    found = await mreport_service.readable(conn, user, referral_id)
+    return ReportRead(
+        **found.view.model_dump(),
+        addenda=[Addendum(on=on, text=text) for on, text in found.addenda],
+        released=found.released,
+    )
 
 
 @router.post(

@@ -14,6 +14,8 @@ from uuid import UUID
 
 import asyncpg
 
+from backend.core.listing import ListParams
+from backend.db.sqlparams import SqlParams, like_pattern, order_by
 from backend.surveillance.result_schemas import ClinicalRecord, ResultRead
 from backend.surveillance.schemas import (
     Enrolment,
@@ -292,12 +294,16 @@ WHERE result_id = $1
 """
 GET_RESULT = f"SELECT {_RESULT_COLUMNS} {_RESULT_FROM} WHERE r.id = $1 AND {_RESULT_VISIBLE}"
 LOCK_RESULT = GET_RESULT + " FOR UPDATE OF r"
-LIST_RESULTS = f"""
-SELECT {_RESULT_COLUMNS}, count(*) OVER () AS total {_RESULT_FROM}
-WHERE {_RESULT_VISIBLE} AND ($1::text IS NULL OR r.status = $1)
-ORDER BY coalesce(r.signed_at, r.updated_at) DESC, r.id
-LIMIT $6 OFFSET $7
-"""
+# The results list (list kit): $1 status, $2..$5 scope; search, order and paging added by list_results.
+LIST_RESULTS = f"SELECT {_RESULT_COLUMNS}, count(*) OVER () AS total {_RESULT_FROM}"
+COUNT_RESULTS = f"SELECT count(*) {_RESULT_FROM}"
+RESULTS_WHERE = f"{_RESULT_VISIBLE} AND ($1::text IS NULL OR r.status = $1)"
+RESULTS_SEARCH = "p.full_name ILIKE {0} ESCAPE '\\' OR p.employee_number ILIKE {0} ESCAPE '\\'"
+RESULT_SORTS: dict[str, tuple[str, ...]] = {
+    "updated": ("coalesce(r.signed_at, r.updated_at)",),
+    "performed": ("r.performed_on",),
+    "name": ("lower(p.full_name)",),
+}
 GET_CLINICAL = """
 SELECT questionnaire, measurements, readings_stream_id, proposal, clinical_category, override_reason,
        clinical_notes
@@ -385,10 +391,19 @@ async def get_result(
 
 
 async def list_results(
-    conn: asyncpg.Connection, scope: Scope, status: str | None, limit: int, offset: int
+    conn: asyncpg.Connection, scope: Scope, status: str | None, *, page: ListParams
 ) -> tuple[list[ResultRead], int]:
-    rows = await conn.fetch(LIST_RESULTS, status, *scope.params(), limit, offset)
-    total = int(rows[0]["total"]) if rows else 0
+    sql = SqlParams(status, *scope.params())
+    where = sql.where(RESULTS_WHERE)
+    if page.q:
+        where.add(RESULTS_SEARCH, like_pattern(page.q))
+    order = order_by(page.sort, descending=page.descending, columns=RESULT_SORTS, tiebreak="r.id")
+    cut = f"LIMIT {sql.add(page.limit)} OFFSET {sql.add(page.offset)}"
+    rows = await conn.fetch(f"{LIST_RESULTS} WHERE {where} {order} {cut}", *sql.values)
+    if rows:
+        total = int(rows[0]["total"])
+    else:  # past the last page (or nothing at all): the real total still
+        total = int(await conn.fetchval(f"{COUNT_RESULTS} WHERE {where}", *sql.values[:-2]))
     return [ResultRead.model_validate({k: r[k] for k in ResultRead.model_fields}) for r in rows], total
 
 

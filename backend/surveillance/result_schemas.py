@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from backend.core.listing import Page
 from backend.surveillance.schemas import ProgrammeKind, TaskType, _no_nul
 
 Outcome = Literal[
@@ -260,11 +261,7 @@ class ResultClinical(ResultRead):
     clinical: ClinicalRecord
 
 
-class ResultPage(BaseModel):
-    items: list[ResultRead]
-    total: int
-    limit: int
-    offset: int
+ResultPage = Page[ResultRead]
 
 
 class LetterData(BaseModel):

@@ -18,6 +18,7 @@ from backend.audit import service as audit
 from backend.audit.schemas import Outcome as AuditOutcome
 from backend.auth.schemas import Role, User
 from backend.core.config import Settings
+from backend.core.listing import ListParams
 from backend.notify import service as notify
 from backend.surveillance import queries, rules
 from backend.surveillance.errors import (
@@ -312,12 +313,12 @@ async def get(conn: asyncpg.Connection, user: User, result_id: UUID) -> ResultRe
 
 
 async def list_for(
-    conn: asyncpg.Connection, user: User, *, status: str | None, limit: int, offset: int
+    conn: asyncpg.Connection, user: User, *, status: str | None, page: ListParams
 ) -> ResultPage:
     async with conn.transaction():
-        items, total = await queries.list_results(conn, scope_for(user), status, limit, offset)
+        items, total = await queries.list_results(conn, scope_for(user), status, page=page)
         await audit.record(conn, user.actor(), "hs_result.list", "hs_result", None)
-    return ResultPage(items=items, total=total, limit=limit, offset=offset)
+    return ResultPage.of(items, total, page)
 
 
 async def certificate_view(conn: asyncpg.Connection, user: User, result_id: UUID) -> ResultRead:

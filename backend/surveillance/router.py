@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from backend.auth.deps import AppSettings, CurrentUser
+from backend.core import listing
+from backend.core.listing import ListParams
 from backend.core.openapi import errors
 from backend.db.deps import Conn
 from backend.surveillance import results, service
@@ -139,17 +141,21 @@ async def sign_result(
     return await results.sign(conn, user, result_id, body, settings)
 
 
+ResultList = Annotated[
+    ListParams, Depends(listing.query(sorts=("updated", "performed", "name"), default="-updated"))
+]
+
+
 @router.get("/results", response_model=ResultPage, responses=errors(401, 422))
 async def list_results(
     user: CurrentUser,
     conn: Conn,
+    page: ResultList,
     status: Annotated[Literal["draft", "signed"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ResultPage:
     """Results you may see: clinicians their provider's; employers signed outcomes only (managers: their
-    department's); employees their own."""
-    return await results.list_for(conn, user, status=status, limit=limit, offset=offset)
+    department's); employees their own. `q` searches the name and employee number."""
+    return await results.list_for(conn, user, status=status, page=page)
 
 
 @router.get("/results/{result_id}", response_model=ResultClinical | ResultRead, responses=errors(401, 404))

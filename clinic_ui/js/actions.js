@@ -72,9 +72,11 @@ export const ACTIONS = {
     fields: ['confirm'],
   },
   finish_consultation: {
-    title: 'Finish the consultation',
-    button: 'Finish consultation',
-    fields: ['release_choice'],
+    title: 'End the consultation',
+    button: 'End consultation',
+    fields: ['release_choice', 'confirm'],
+    labels: { confirm: 'Yes, the consultation is over' },
+    hint: 'The referral moves on to writing the report; the consultation cannot be started again.',
   },
   request_fme: { title: 'Request further medical evidence', button: 'Request evidence', fields: ['reason'] },
   fme_received: { title: 'Further medical evidence received', button: 'Mark as received', fields: [] },
@@ -144,7 +146,7 @@ function readValue(field, el) {
  * A form for one action. `onDone(referral, action)` gets the updated referral.
  * `level` is the heading level of the form's title.
  */
-export function actionForm(referral, action, { onDone, level = 3 }) {
+export function actionForm(referral, action, { onDone, level = 3, initial = {} }) {
   const spec = ACTIONS[action];
   const headingId = `action-${action}-title`;
   const summary = new ErrorSummary();
@@ -152,6 +154,8 @@ export function actionForm(referral, action, { onDone, level = 3 }) {
   const controls = fields.map((field) => {
     const el = KINDS[field.kind].render(field, () => {});
     if (field.datetime) el.querySelector('input').type = 'datetime-local';
+    const name = field.path.split('.')[1];
+    if (initial[name] !== undefined) KINDS[field.kind].write(el, field, initial[name]);
     return el;
   });
   const button = h(
@@ -205,9 +209,12 @@ export function actionForm(referral, action, { onDone, level = 3 }) {
   return form;
 }
 
-/** Every action form the referral allows (except those in `skip`). */
-export function actionForms(referral, { onDone, level = 3, skip = [] }) {
+/**
+ * Every action form the referral allows (except those in `skip`); `initial` holds starting values
+ * by action and field (e.g. {release: {recipients: 'a@example.org'}}).
+ */
+export function actionForms(referral, { onDone, level = 3, skip = [], initial = {} }) {
   return referral.allowed_actions
     .filter((action) => ACTIONS[action] && !skip.includes(action))
-    .map((action) => actionForm(referral, action, { onDone, level }));
+    .map((action) => actionForm(referral, action, { onDone, level, initial: initial[action] }));
 }

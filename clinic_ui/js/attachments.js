@@ -9,10 +9,14 @@ const ACCEPT =
   '.pdf,.jpg,.jpeg,.png,.docx,application/pdf,image/jpeg,image/png,' +
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
+// The server's default limit for one file (OHCONNECT_ATTACHMENT_MAX_BYTES); checked here before sending
+// so that nobody waits for a large upload to be refused. The server checks again.
+const MAX_FILE_BYTES = 10 * 1024 * 1024;
+
 function size(bytes) {
   if (bytes < 1024) return `${bytes} bytes`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MB`;
 }
 
 export function attachmentList(referralId, files) {
@@ -66,7 +70,7 @@ export function uploadForm(referralId, { onProblem, onUploaded, announce }) {
     'div',
     { class: 'field', dataset: { field: 'file', fieldId: 'upload-file', label: 'File' } },
     h('label', { for: 'upload-file' }, 'File'),
-    h('p', { class: 'hint', id: 'upload-file-hint' }, 'PDF, JPEG, PNG or Word (.docx), up to 10 MB.'),
+    h('p', { class: 'hint', id: 'upload-file-hint' }, `PDF, JPEG, PNG or Word (.docx), up to ${size(MAX_FILE_BYTES)}.`),
     file,
   );
   const button = h('button', { type: 'button', class: 'button button--secondary' }, 'Upload file');
@@ -77,6 +81,12 @@ export function uploadForm(referralId, { onProblem, onUploaded, announce }) {
     if (!file.files.length) {
       markField(fileField, 'Choose a file to upload');
       onProblem([{ label: 'File', message: 'Choose a file to upload', field: fileField, control: file }]);
+      return;
+    }
+    if (file.files[0].size > MAX_FILE_BYTES) {
+      const message = `The file is ${size(file.files[0].size)}; each file may be at most ${size(MAX_FILE_BYTES)}`;
+      markField(fileField, message);
+      onProblem([{ label: 'File', message, field: fileField, control: file }]);
       return;
     }
     const body = new FormData();

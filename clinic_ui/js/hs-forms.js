@@ -82,7 +82,7 @@ function audiogramFields() {
     { class: 'group', id: `fs-${ear}`, dataset: { field: `measurements.audiogram.${ear}`, label: `${words(ear)} ear` } },
     h('legend', {}, `${words(ear)} ear: hearing level in dB HL`),
     h('div', { class: 'audiogram' }, FREQS.map((f) =>
-      field(`measurements.audiogram.${ear}.${f}`, `${words(ear)} ear ${Number(f) / 1000} kHz`, number(`${ear}-${f}`, { min: -10, max: 120, step: 5, required: true })))),
+      field(`measurements.audiogram.${ear}.${f}`, `${words(ear)} ear, ${Number(f) / 1000} kHz`, number(`${ear}-${f}`, { min: -10, max: 120, step: 5, required: true, inputmode: 'numeric', dataset: { whole: 'dB' } })))),
   ));
 }
 
@@ -93,8 +93,8 @@ function kindFields(kind) {
       checkboxes('Questionnaire: reported', 'questionnaire.symptoms', SYMPTOMS.noise)];
   }
   if (kind === 'fitness_for_task') {
-    return [field('measurements.pulse_bpm', 'Resting pulse (beats a minute)', number('pulse_bpm', { min: 20, max: 250 })),
-      field('measurements.spo2_pct', 'Oxygen saturation, SpO2 (%)', number('spo2_pct', { min: 50, max: 100 })),
+    return [field('measurements.pulse_bpm', 'Resting pulse (beats a minute)', number('pulse_bpm', { min: 20, max: 250, inputmode: 'numeric', dataset: { whole: 'beats a minute' } })),
+      field('measurements.spo2_pct', 'Oxygen saturation, SpO2 (%)', number('spo2_pct', { min: 50, max: 100, inputmode: 'numeric', dataset: { whole: '%' } })),
       checkboxes('Questionnaire: declared', 'questionnaire', FITNESS_CONDITIONS)];
   }
   if (kind === 'havs') {
@@ -127,18 +127,64 @@ function readCheck(form, kind) {
   return { measurements: Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null)), questionnaire: { symptoms: ticked(form, SYMPTOMS[kind] || []) } };
 }
 
-/** Show API problems on the form: each linked to the closest field the API path names. */
-function showProblems(form, summary, error) {
-  const problems = (error.errors || []).map((e) => {
-    let target = null;
-    for (let path = e.field; path && !target; path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : '') {
-      target = form.querySelector(`[data-field="${CSS.escape(path)}"]`);
-    }
-    if (target) markField(target, e.message);
-    const control = target ? (target.matches('input, select, textarea') ? target : target.querySelector('input, select, textarea')) : null;
-    return { label: target?.dataset.label || '', message: e.message, type: e.type, field: target, control };
+/** The API's message for a field in plain words ("enter a whole number of dB"). */
+function plain(e, target) {
+  const control = target?.matches('input') ? target : target?.querySelector('input[type="number"]');
+  const unit = control?.dataset.whole;
+  if (unit && /int_|float_|number|parsing/.test(e.type)) return `enter a whole number${unit === '%' ? '' : ' of'} ${unit}`;
+  if (control && /greater_than|less_than/.test(e.type)) return `enter a value from ${control.min} to ${control.max}${unit ? ` ${unit}` : ''}`;
+  if (e.type === 'missing') return 'this is required';
+  return e.message.replace(/^Value error, /, '');
+}
+
+/** A whole-form rule broken ("review_date: needed …; refer_to: …") becomes one problem per field. */
+function split(errors) {
+  return errors.flatMap((e) => {
+    const text = e.message.replace(/^Value error, /, '');
+    if (e.field && e.field !== 'body') return [e];
+    return text.split('; ').map((part) => {
+      const [name, ...rest] = part.split(': ');
+      return rest.length ? { field: name, type: 'rule', message: rest.join(': ') } : { ...e, message: part };
+    });
   });
-  summary.show(problems, error.detail);
+}
+
+function targetFor(form, path) {
+  let target = null;
+  for (let at = path; at && !target; at = at.includes('.') ? at.slice(0, at.lastIndexOf('.')) : '') {
+    target = form.querySelector(`[data-field="${CSS.escape(at)}"]`);
+  }
+  return target;
+}
+
+/** Show problems on the form: each linked to the closest field its path names, in plain words. */
+function showProblems(form, summary, errors, detail) {
+  const problems = split(errors).map((e) => {
+    const target = targetFor(form, e.field);
+    const message = plain(e, target);
+    if (target) markField(target, message.charAt(0).toUpperCase() + message.slice(1));
+    const control = target ? (target.matches('input, select, textarea') ? target : target.querySelector('input, select, textarea')) : null;
+    return { label: target?.dataset.label || '', message, type: 'plain', field: target, control };
+  });
+  summary.show(problems, detail);
+}
+
+/** Whole-number fields checked before sending: empty (when required), not whole, or out of range. */
+function numberProblems(form) {
+  const problems = [];
+  for (const input of form.querySelectorAll('input[data-whole]')) {
+    if (input.closest('[hidden]')) continue;
+    const path = input.closest('[data-field]')?.dataset.field;
+    const unit = input.dataset.whole;
+    const raw = input.value.trim();
+    const bad = input.validity.badInput;
+    let message = '';
+    if (!raw && !bad) message = input.required ? `enter a whole number${unit === '%' ? '' : ' of'} ${unit}` : '';
+    else if (bad || !Number.isInteger(Number(raw))) message = `enter a whole number${unit === '%' ? '' : ' of'} ${unit}`;
+    else if (Number(raw) < Number(input.min) || Number(raw) > Number(input.max)) message = `enter a value from ${input.min} to ${input.max} ${unit}`;
+    if (message) problems.push({ field: path, type: 'plain', message });
+  }
+  return problems;
 }
 
 function wire(form, summary, submit) {
@@ -148,11 +194,17 @@ function wire(form, summary, submit) {
     summary.hide();
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
+    const local = numberProblems(form);
+    if (local.length) {
+      button.disabled = false;
+      showProblems(form, summary, local, 'Correct the following, then try again.');
+      return;
+    }
     try {
       await submit();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      showProblems(form, summary, error);
+      showProblems(form, summary, error.errors || [], error.detail);
     } finally {
       button.disabled = false;
     }
@@ -192,30 +244,47 @@ export function signForm(result, defaultMonths, onDone) {
   const months = proposal.next_due_in_months || defaultMonths;
   const summary = new ErrorSummary();
   const consent = h('input', { type: 'checkbox', id: 'sign-consent', name: 'outcome_consent' });
+  const only = (outcomes, el) => {
+    el.dataset.outcomes = outcomes;
+    return el;
+  };
+  const override = field('override_reason', 'Reason for overriding the proposal', h('textarea', { name: 'override_reason', rows: 2 }), `Needed because the outcome differs from the proposal (${OUTCOME[proposal.outcome] || proposal.outcome}).`);
   const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'sign-title' },
     h('h2', { id: 'sign-title' }, 'Confirm and sign the outcome'),
     radios('Outcome', 'outcome', OUTCOME, proposal.outcome),
-    field('restrictions', 'Restrictions (one a line)', h('textarea', { name: 'restrictions', rows: 2 })),
-    radios('The restrictions are', 'duration', { temporary: 'Temporary', permanent: 'Permanent' }, 'temporary'),
-    field('review_date', 'Review date (temporary restrictions or unfitness)', h('input', { type: 'date', name: 'review_date' })),
-    select('refer_to', 'Refer to (further assessment)', REFER),
-    field('due_by', 'Further assessment due by', h('input', { type: 'date', name: 'due_by' })),
-    select('incomplete_reason', 'Why it could not be completed', INCOMPLETE),
+    only('FIT_WITH_RESTRICTIONS', field('restrictions', 'Restrictions (one a line)', h('textarea', { name: 'restrictions', rows: 2 }))),
+    only('FIT_WITH_RESTRICTIONS', radios('The restrictions are', 'duration', { temporary: 'Temporary', permanent: 'Permanent' }, 'temporary')),
+    only('FIT_WITH_RESTRICTIONS TEMPORARILY_UNFIT', field('review_date', 'Review date', h('input', { type: 'date', name: 'review_date' }), 'Needed for temporary restrictions or temporary unfitness.')),
+    only('FURTHER_ASSESSMENT', select('refer_to', 'Refer to', REFER)),
+    only('FURTHER_ASSESSMENT', field('due_by', 'Further assessment due by', h('input', { type: 'date', name: 'due_by' }))),
+    only('INCOMPLETE', select('incomplete_reason', 'Why it could not be completed', INCOMPLETE)),
     field('employer_actions', 'Actions for the employer (one a line)', h('textarea', { name: 'employer_actions', rows: 2 }, (proposal.employer_actions || []).join('\n'))),
     field('next_due_date', 'Next check due', h('input', { type: 'date', name: 'next_due_date', value: addMonths(result.performed_on, months), required: true })),
     field('assessor_registration', 'Your registration (e.g. NMC 12A3456E)', h('input', { type: 'text', name: 'assessor_registration', autocomplete: 'off' })),
-    field('override_reason', 'Reason for overriding the proposal', h('textarea', { name: 'override_reason', rows: 2 }), 'Needed only if the outcome differs from the proposal.'),
+    override,
     h('div', { class: 'field field--checkbox', dataset: { field: 'outcome_consent', fieldId: 'sign-consent', label: 'Consent' } },
       h('div', { class: 'choice' }, consent, h('label', { for: 'sign-consent' }, 'The employee agreed their employer receives this outcome (not their health details)'))),
     h('button', { type: 'submit', class: 'button' }, 'Sign outcome'));
+  // Only the fields the chosen outcome takes are shown (and sent); the override reason only when it differs.
+  const chosen = () => form.querySelector('input[name="outcome"]:checked')?.value || '';
+  const applyOutcome = () => {
+    for (const el of form.querySelectorAll('[data-outcomes]')) el.hidden = !el.dataset.outcomes.split(' ').includes(chosen());
+    override.hidden = chosen() === proposal.outcome;
+  };
+  form.addEventListener('change', (event) => {
+    if (event.target.name === 'outcome') applyOutcome();
+  });
+  applyOutcome();
   wire(form, summary, async () => {
     const outcome = form.querySelector('input[name="outcome"]:checked')?.value || '';
     const body = { outcome, employer_actions: lines(val(form, 'employer_actions')), next_due_date: val(form, 'next_due_date'), outcome_consent: consent.checked, assessor_registration: val(form, 'assessor_registration') };
     const duration = form.querySelector('input[name="duration"]:checked')?.value || 'temporary';
     const restrictions = lines(val(form, 'restrictions')).map((text) => ({ text, duration }));
     if (restrictions.length) body.restrictions = restrictions;
+    if (form.querySelector('[data-field="restrictions"]').hidden) delete body.restrictions;
     for (const name of ['review_date', 'refer_to', 'due_by', 'incomplete_reason', 'override_reason']) {
-      if (val(form, name)) body[name] = val(form, name);
+      const shown = !form.elements.namedItem(name).closest('[hidden]');
+      if (shown && val(form, name)) body[name] = val(form, name);
     }
     onDone(await post(`/api/v1/surveillance/results/${result.id}/sign`, body));
   });

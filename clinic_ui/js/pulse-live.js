@@ -12,7 +12,8 @@ import { Trace } from './waveform.js';
 
 const FATAL = new Set([4401, 4403, 4404]);
 const DELAYS_MS = [500, 1000, 2000, 5000];
-const LEVEL = { high: 'High', medium: 'Medium', low: 'Low' };
+// A flag's level, named as such: a bare "Low" beside a heart rate read as "low heart rate".
+const LEVEL = { high: 'High-priority flag', medium: 'Medium-priority flag', low: 'Low-priority flag' };
 const MEASURE = { heart_rate: 'Heart rate', spo2: 'SpO2' };
 const UNIT = { heart_rate: 'beats per minute', spo2: '%' };
 
@@ -104,7 +105,7 @@ export function livePanel(streamId) {
   function showFlags(alerts, alertLevel) {
     const raised = (alerts || []).filter((a) => a.flagged);
     if (!raised.length) {
-      replace(flags, alertLevel ? h('p', { class: 'tag tag--urgent' }, `Alert: ${LEVEL[alertLevel]}`) : null);
+      replace(flags, alertLevel ? h('p', { class: 'tag tag--urgent' }, LEVEL[alertLevel]) : null);
       return;
     }
     replace(
@@ -118,7 +119,7 @@ export function livePanel(streamId) {
             'li',
             {},
             h('span', { class: `tag pulse-live__level--${a.level}` }, LEVEL[a.level]),
-            ` ${MEASURE[a.measure]} ${number(a.min_value)}–${number(a.max_value)} ${UNIT[a.measure]}`,
+            `: ${MEASURE[a.measure]} ${number(a.min_value)}–${number(a.max_value)} ${UNIT[a.measure]}`,
             ` (${a.readings} readings)`,
           ),
         ),
@@ -130,7 +131,7 @@ export function livePanel(streamId) {
   function alertChanged(next) {
     if (next === level) return;
     level = next;
-    if (next) announce(`Alert flag: ${LEVEL[next]}.`);
+    if (next) announce(`${LEVEL[next]} raised.`);
     get(`/api/v1/readings/streams/${streamId}`)
       .then((summary) => showFlags(summary.alerts, summary.alert_level))
       .catch(() => showFlags([], next));

@@ -182,6 +182,12 @@ async def test_employee_checks_waits_and_is_admitted_then_reloads_into_the_call(
     await expect(nurse.locator(".video-tile video")).to_have_count(1, timeout=TIMEOUT_MS)
 
     await nurse.get_by_role("button", name="End consultation").click()
+    await expect(nurse.get_by_text("End the consultation? The call ends for everyone in it.")).to_be_focused()
+    await nurse.get_by_role("button", name="No, carry on").click()  # nothing ends until confirmed
+    await expect(nurse.get_by_role("button", name="End consultation")).to_be_focused()
+    await expect(row).to_contain_text("In call")
+    await nurse.get_by_role("button", name="End consultation").click()
+    await nurse.get_by_role("button", name="Yes, end the consultation").click()
     await expect(employee.get_by_role("heading", name="Your appointment has ended")).to_be_visible(
         timeout=TIMEOUT_MS
     )

@@ -13,7 +13,7 @@ async def test_manager_submits_and_clinician_triages(client: httpx.AsyncClient, 
     assert referral["employee_user_id"] == str(world.users["employee"].id)
 
     clinician = await login(client, world.users["clinician"])
-    queue = await client.get("/api/v1/referrals", params={"order": "queue"}, headers=clinician)
+    queue = await client.get("/api/v1/referrals", params={"sort": "priority"}, headers=clinician)
     assert [r["id"] for r in queue.json()["items"]] == [referral["id"]]
     triaged = await client.post(
         f"/api/v1/referrals/{referral['id']}/transitions",
@@ -36,7 +36,7 @@ async def test_queue_puts_requested_urgency_first_before_triage(client: httpx.As
     urgent_form = referral_form(urgency_requested="urgent", urgency_reason="Safety-critical driving role")
     urgent = await make_referral(client, manager, form=urgent_form)
     clinician = await login(client, world.users["clinician"])
-    queue = await client.get("/api/v1/referrals", params={"order": "queue"}, headers=clinician)
+    queue = await client.get("/api/v1/referrals", params={"sort": "priority"}, headers=clinician)
     assert [r["id"] for r in queue.json()["items"]] == [urgent["id"], routine["id"]]
     assert all(r["acknowledged_at"] is None for r in queue.json()["items"])
 

@@ -275,7 +275,12 @@ async def test_list_shows_only_what_each_caller_may_see(
     assert set(visible) == set(s.world.users)
     problems = []
     for caller, expected in visible.items():
-        for params in ({"limit": 200}, {"status": ["DRAFT", "AWAITING_TRIAGE"]}, {"order": "queue"}):
+        for params in (
+            {"limit": 200},
+            {"status": ["DRAFT", "AWAITING_TRIAGE"]},
+            {"sort": "priority"},
+            {"q": "alex", "sort": "-status"},
+        ):
             response = await client.get("/api/v1/referrals", params=params, headers=s.headers[caller])
             assert response.status_code == 200, response.text
             page = response.json()

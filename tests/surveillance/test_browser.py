@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from tests.conftest import Server
 from tests.factories import login, make_world
 from tests.surveillance.helpers import enrol, make_programme
+from tests.ui.test_accessibility import violations
 from tests.ui.test_referral_browser import browser, open_tab, sign_in
 
 pytestmark = pytest.mark.browser
@@ -53,12 +54,27 @@ async def test_clinician_signs_and_manager_downloads_certificate_and_sees_dashbo
     await expect(summary.get_by_role("link").first).to_be_visible()  # missing hearing levels, linked
     for ear, levels in (("Left", LEFT), ("Right", RIGHT)):
         for khz, value in levels.items():
-            await page.get_by_label(f"{ear} ear {khz} kHz").fill(value)
+            await page.get_by_label(f"{ear} ear, {khz} kHz").fill(value)
+    await page.get_by_label("Left ear, 1 kHz").fill("12.5")
+    await page.get_by_role("button", name="Save and see the proposal").click()
+    await expect(summary.get_by_role("link")).to_have_text(["Left ear, 1 kHz: enter a whole number of dB"])
+    found = [f"record form with an error: {v}" for v in await violations(page)]
+    await page.get_by_label("Left ear, 1 kHz").fill(LEFT["1"])
     await page.get_by_label("Tinnitus").check()
     await page.get_by_role("button", name="Save and see the proposal").click()
     await expect(page.get_by_role("heading", name="Proposed: Fit")).to_be_visible()
     await expect(page.get_by_text("HSE category 1 (acceptable hearing)")).to_be_visible()
     sign = page.get_by_role("form", name="Confirm and sign the outcome")
+    # Only the fields the chosen outcome takes are on screen.
+    await expect(sign.get_by_label("Review date")).to_be_hidden()
+    await expect(sign.get_by_label("Reason for overriding the proposal")).to_be_hidden()
+    await sign.get_by_label("Fit with restrictions").check()
+    await expect(sign.get_by_label("Review date")).to_be_visible()
+    await expect(sign.get_by_label("Reason for overriding the proposal")).to_be_visible()
+    await expect(sign.get_by_label("Why it could not be completed")).to_be_hidden()
+    found += [f"sign form, fit with restrictions: {v}" for v in await violations(page)]
+    assert not found, "\n".join(found)
+    await sign.get_by_label("Fit", exact=True).check()
     await sign.get_by_label("Your registration (e.g. NMC 12A3456E)").fill("NMC 12A3456E")
     await sign.get_by_role("button", name="Sign outcome").click()
     await expect(page.get_by_role("alert")).to_be_focused()  # consent not ticked yet

@@ -27,7 +27,7 @@ const COMMENT = {
   kind: 'textarea',
   label: 'Comment (optional)',
   rows: 4,
-  hint: 'For example, anything in the referral you think is wrong. Your manager and occupational health will see it.',
+  hint: 'For example, anything in the referral you think is wrong. Only occupational health will see it.',
 };
 
 function message(title, ...paragraphs) {
@@ -120,7 +120,12 @@ function answerForm(referral) {
             ? 'We have recorded that your manager discussed this referral with you.'
             : 'We have recorded that this referral was not discussed with you.',
         ),
-        h('p', {}, 'Occupational health and your manager can see your answer.'),
+        h(
+          'p',
+          {},
+          'Your answer goes to occupational health. Your manager sees only that you have responded and when, ' +
+            'not what you answered.',
+        ),
       );
       announce('Your answer has been sent.');
       focusOn(thanks);

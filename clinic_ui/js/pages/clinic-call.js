@@ -23,15 +23,23 @@ export class CallPanel {
       'Employee consents: start assessment');
     this.hold = h('button', { type: 'button', class: 'button button--secondary', onclick: () => this.holdAll() },
       'Put on hold');
-    this.end = h('button', { type: 'button', class: 'button button--warning', onclick: () => this.endCall() },
+    this.end = h('button', { type: 'button', class: 'button button--warning', onclick: () => this.askToEnd() },
       'End consultation');
+    this.endQuestion = h('p', { tabindex: '-1' }, 'End the consultation? The call ends for everyone in it.');
+    this.endConfirm = h('div', { class: 'notice notice--warning', hidden: true }, this.endQuestion,
+      h('div', { class: 'button-row' },
+        h('button', { type: 'button', class: 'button button--warning', onclick: () => this.endCall() },
+          'Yes, end the consultation'),
+        h('button', { type: 'button', class: 'button button--secondary', onclick: () => this.keepCall() },
+          'No, carry on')));
     this.inviteToggle = h('button', { type: 'button', class: 'button button--secondary', 'aria-expanded': 'false',
       onclick: () => this.toggleInvite() }, 'Invite interpreter or companion');
     this.note = h('p', { role: 'status' });
     this.inviteBox = this.inviteForm();
     this.linkBox = h('div', { hidden: true });
     this.el = h('section', { class: 'call-panel', hidden: true, 'aria-label': 'Current call' }, this.view.el,
-      this.theirs, h('div', { class: 'actions' }, this.consent, this.hold, this.inviteToggle, this.end), this.note,
+      this.theirs, h('div', { class: 'actions' }, this.consent, this.hold, this.inviteToggle, this.end), this.endConfirm,
+      this.note,
       this.inviteBox, this.linkBox);
     // Focusable: on wide screens it scrolls on its own, and keyboards must be able to scroll it.
     this.referral = h('section', { class: 'referral-panel', hidden: true, tabindex: '0', 'aria-labelledby': 'referral-title' });
@@ -78,6 +86,7 @@ export class CallPanel {
     layout?.classList.add('clinic__layout--in-call');
     replace(this.view.heading, `Call with ${entry?.name || 'the employee'}`);
     if (changed) {
+      this.endConfirm.hidden = true;
       this.consent.hidden = false;
       replace(this.note, '');
       this.linkBox.hidden = true;
@@ -160,7 +169,19 @@ export class CallPanel {
         this.socket.send({ t: 'hold', participant: entry.participant });
   }
 
+  /** Ending is asked about first (it ends the call for everyone and cannot be undone). */
+  askToEnd() {
+    this.endConfirm.hidden = false;
+    focusOn(this.endQuestion);
+  }
+
+  keepCall() {
+    this.endConfirm.hidden = true;
+    this.end.focus();
+  }
+
   endCall() {
+    this.endConfirm.hidden = true;
     this.socket.send({ t: 'end', appointment: this.appointment });
   }
 

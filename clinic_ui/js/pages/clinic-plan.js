@@ -47,7 +47,7 @@ export function planForm(user, onDone) {
 
 async function fillBooking(container, user, onDone) {
   const [page, sessions] = await Promise.all([
-    get('/api/v1/referrals?status=AWAITING_BOOKING&order=queue&limit=100'),
+    get('/api/v1/referrals?status=AWAITING_BOOKING&sort=priority&limit=100'),
     get(`/api/v1/clinics/sessions?clinician_id=${user.id}`),
   ]);
   const referrals = page.items.filter((r) => !r.modality || r.modality === 'video');

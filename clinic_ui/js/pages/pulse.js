@@ -14,7 +14,8 @@ const DEVICE = {
   camera: 'Phone camera',
   manual: 'Typed in',
 };
-const LEVEL = { high: 'High', medium: 'Medium', low: 'Low' };
+// A flag's level, named as such: a bare "Low" beside a heart rate read as "low heart rate".
+const LEVEL = { high: 'High-priority flag', medium: 'Medium-priority flag', low: 'Low-priority flag' };
 let panel = null;
 
 function value(x, digits = 0) {

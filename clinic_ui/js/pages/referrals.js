@@ -1,21 +1,28 @@
 // Manager's page: the list of their referrals (#), a new or draft referral (#new, #edit=ID) and one
 // referral with its actions, comments and history (#view=ID).
 
-import { ApiError, get } from '../api.js';
+import { ApiError, get, request } from '../api.js';
 import { actionForms } from '../actions.js';
 import { attachmentList, loadAttachments } from '../attachments.js';
 import { commentsPanel } from '../comments.js';
+import { contentsNav, fillContents } from '../contents.js';
 import { byId, focusOn, formatDate, formatDateTime, h, replace, serial } from '../dom.js';
 import { historyPanel } from '../history.js';
+import { listView } from '../list.js';
 import { MODALITY, PRIORITY, REFERRAL_TYPE, STATUS, label } from '../labels.js';
 import { ReferralEditor } from '../referral-editor.js';
 import { referralView } from '../referral-view.js';
+import { releasedReport } from '../report-view.js';
 import { announce, requireUser } from '../session.js';
 
 const view = byId('view');
 const notice = byId('notice');
 const BASE_TITLE = document.title;
 let user = null;
+
+function backLink() {
+  return h('p', {}, h('a', { href: listAddress }, 'Back to your referrals'));
+}
 
 function setTitle(text) {
   document.title = text ? `${text} – ${BASE_TITLE}` : BASE_TITLE;
@@ -38,50 +45,54 @@ function statusTag(status) {
   return h('span', { class: `tag tag--${status.toLowerCase()}` }, label(STATUS, status));
 }
 
-function referralRow(item) {
+const STATUS_OPTIONS = [['', 'Any status'], ...Object.entries(STATUS).filter(([code]) => code !== 'SUBMITTED')];
+let listAddress = '#'; // the list as last shown (search, filters, sort, page), for "Back to your referrals"
+
+function employeeCell(item) {
   const name = item.employee_name || 'Employee not named yet';
   const href = item.status === 'DRAFT' ? `#edit=${item.id}` : `#view=${item.id}`;
-  return h(
-    'tr',
-    {},
-    h(
-      'th',
-      { scope: 'row' },
-      h('a', { href }, name),
-      h('span', { class: 'sub' }, label(REFERRAL_TYPE, item.referral_type) || ''),
-    ),
-    h('td', {}, statusTag(item.status)),
-    h('td', {}, formatDate(item.submitted_at || item.updated_at, { short: true })),
-  );
+  return [h('a', { href }, name), h('span', { class: 'sub' }, label(REFERRAL_TYPE, item.referral_type) || '')];
 }
 
-async function showList() {
+async function showList(params) {
   setTitle('');
-  const page = await get('/api/v1/referrals?limit=200');
+  listAddress = window.location.hash || '#';
   const heading = h('h1', {}, 'Your referrals');
-  const table = page.items.length
-    ? h(
-        'div',
-        { class: 'table-wrap', role: 'region', 'aria-labelledby': 'referrals-caption', tabindex: '0' },
-        h(
-          'table',
-          { class: 'table' },
-          h('caption', { id: 'referrals-caption' }, `Referrals (${page.total})`),
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['Employee', 'Status', 'Submitted or saved'].map((text) => h('th', { scope: 'col' }, text)),
-            ),
-          ),
-          h('tbody', {}, page.items.map(referralRow)),
-        ),
-      )
-    : h('p', {}, 'You have not made any referrals yet.');
-  replace(view, heading, h('p', {}, h('a', { class: 'button', href: '#new' }, 'New referral')), table);
-  return heading;
+  const list = await listView({
+    id: 'referrals',
+    endpoint: '/api/v1/referrals',
+    caption: 'Referrals',
+    state: params,
+    defaults: { sort: '-updated' },
+    search: 'Employee name or payroll number',
+    filters: [
+      { name: 'status', label: 'Status', kind: 'select', options: STATUS_OPTIONS },
+      { name: 'department', label: 'Department', kind: 'text' },
+      { name: 'submitted_from', label: 'Submitted from', kind: 'date' },
+      { name: 'submitted_to', label: 'Submitted to', kind: 'date' },
+      { name: 'overdue', label: 'Only overdue', kind: 'checkbox' },
+    ],
+    columns: [
+      { title: 'Employee', row: true, cell: employeeCell },
+      { title: 'Status', sort: 'status', cell: (item) => statusTag(item.status) },
+      {
+        title: 'Submitted',
+        sort: 'submitted',
+        first: '-submitted',
+        cell: (item) => (item.submitted_at ? formatDate(item.submitted_at, { short: true }) : 'Not yet'),
+      },
+      {
+        title: 'Last change',
+        sort: 'updated',
+        first: '-updated',
+        cell: (item) => formatDate(item.updated_at, { short: true }),
+      },
+    ],
+    empty: 'You have not made any referrals yet.',
+    emptyFiltered: 'No referrals match these filters. ',
+  });
+  replace(view, heading, h('p', {}, h('a', { class: 'button', href: '#new' }, 'New referral')), list.el);
+  return list.focus || heading;
 }
 
 async function showEditor(id) {
@@ -108,10 +119,52 @@ async function showEditor(id) {
       window.location.hash = `view=${saved.id}`;
     },
   });
-  replace(view, h('p', {}, h('a', { href: '#' }, 'Back to your referrals')), editor.el);
+  const remove = referral?.allowed_actions.includes('delete') ? deleteDraft(referral) : null;
+  replace(view, backLink(), editor.el, remove);
   setTitle(referral ? 'Edit referral' : 'New referral');
   await editor.load(referral);
   return null;
+}
+
+/** "Delete this draft", then a confirmation in place (focus moves to it), then DELETE. */
+function deleteDraft(referral) {
+  const who = referral.employee_name || 'an employee not named yet';
+  const area = h('div', {});
+  const start = h('button', { type: 'button', class: 'button button--warning' }, 'Delete this draft');
+  const ask = () => {
+    const question = h('p', { tabindex: '-1', id: 'delete-question' }, `Delete the draft referral for ${who}? It cannot be undone.`);
+    const yes = h('button', { type: 'button', class: 'button button--warning' }, 'Yes, delete the draft');
+    const no = h('button', { type: 'button', class: 'button button--secondary' }, 'No, keep it');
+    const problem = h('p', { class: 'field-error', role: 'alert' });
+    no.addEventListener('click', () => {
+      replace(area, start);
+      start.focus();
+    });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await request('DELETE', `/api/v1/referrals/${referral.id}`);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        replace(problem, error.detail);
+        yes.disabled = false;
+        return;
+      }
+      queueNotice('Draft deleted', `The draft referral for ${who} has been deleted.`);
+      window.location.hash = listAddress.slice(1);
+    });
+    replace(area, h('div', { class: 'notice notice--warning' }, question, problem, h('div', { class: 'button-row' }, yes, no)));
+    question.focus();
+  };
+  start.addEventListener('click', ask);
+  replace(area, start);
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'delete-title' },
+    h('h2', { id: 'delete-title' }, 'Delete the draft'),
+    h('p', {}, 'Nobody else has seen a draft. Deleting it erases what you entered and any files you attached.'),
+    area,
+  );
 }
 
 function infoRequest(events) {
@@ -135,7 +188,9 @@ function facts(referral) {
     ['Appointment type', referral.modality ? label(MODALITY, referral.modality) : 'Not decided yet'],
     [
       'Employee response',
-      referral.acknowledged_at ? `Responded ${formatDateTime(referral.acknowledged_at)}` : 'Not yet',
+      referral.acknowledged_at
+        ? `Responded ${formatDateTime(referral.acknowledged_at)} (the answer goes to occupational health)`
+        : 'Not yet',
     ],
   ];
   return h(
@@ -183,8 +238,11 @@ function progressNote(referral) {
   );
 }
 
+const REPORT_OUT = new Set(['RELEASED', 'CLARIFICATION', 'REVIEW_DUE', 'CLOSED']);
+
 async function showDetail(id) {
   const referral = await get(`/api/v1/referrals/${id}`);
+  const report = REPORT_OUT.has(referral.status) ? await releasedReport(referral) : null;
   const full = referral.view !== 'progress';
   const [files, events] = await Promise.all([
     full ? loadAttachments(id) : [],
@@ -207,11 +265,14 @@ async function showDetail(id) {
   const edit = referral.allowed_actions.includes('edit')
     ? h('p', {}, h('a', { class: 'button button--secondary', href: `#edit=${id}` }, 'Change the referral'))
     : null;
+  const contents = contentsNav();
   replace(
     view,
-    h('p', {}, h('a', { href: '#' }, 'Back to your referrals')),
+    backLink(),
     heading,
+    contents,
     facts(referral),
+    report,
     referral.status === 'INFO_REQUESTED' ? infoRequest(events) : null,
     edit || actions.length
       ? h(
@@ -226,6 +287,7 @@ async function showDetail(id) {
     full ? commentsPanel(referral, { level: 2 }) : null,
     historyPanel(referral, { level: 2 }),
   );
+  fillContents(contents, view);
   return heading;
 }
 
@@ -235,7 +297,7 @@ async function route() {
     if (params.has('new')) return await showEditor(null);
     if (params.get('edit')) return await showEditor(params.get('edit'));
     if (params.get('view')) return await showDetail(params.get('view'));
-    return await showList();
+    return await showList(params);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.status === 401) window.location.replace('index.html');
@@ -244,7 +306,7 @@ async function route() {
       view,
       heading,
       h('p', {}, error.detail),
-      h('p', {}, h('a', { href: '#' }, 'Back to your referrals')),
+      backLink(),
     );
     return heading;
   }

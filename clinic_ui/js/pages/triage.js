@@ -5,8 +5,10 @@ import { ApiError, get } from '../api.js';
 import { ACTIONS, actionForms } from '../actions.js';
 import { attachmentList, loadAttachments } from '../attachments.js';
 import { commentsPanel } from '../comments.js';
+import { contentsNav, fillContents } from '../contents.js';
 import { byId, daysSince, focusOn, formatDateTime, h, replace, serial } from '../dom.js';
 import { historyPanel } from '../history.js';
+import { ANY, listView } from '../list.js';
 import { GRADE, HAZARD, MODALITY, PRIORITY, REFERRAL_TYPE, STATUS, URGENCY, label } from '../labels.js';
 import { referralView, safetyCriticalHazards } from '../referral-view.js';
 import { reportPanel } from '../report-editor.js';
@@ -16,13 +18,22 @@ const view = byId('view');
 const notice = byId('notice');
 const BASE_TITLE = document.title;
 
-const FILTERS = {
-  AWAITING_TRIAGE: 'Awaiting triage',
-  INFO_REQUESTED: 'More information requested',
-  AWAITING_BOOKING: 'Awaiting booking',
-  BOOKED: 'Appointment booked',
-  '': 'All referrals',
-};
+// The queue's state filter: every state, grouped as the nurse thinks of them (values are sent as states).
+const QUEUE_FILTERS = [
+  ['AWAITING_TRIAGE', 'Awaiting triage'],
+  ['INFO_REQUESTED', 'More information requested'],
+  ['AWAITING_BOOKING', 'Awaiting booking'],
+  ['BOOKED', 'Appointment booked'],
+  ['DNA', 'Did not attend'],
+  ['IN_CONSULTATION', 'In consultation'],
+  ['REPORT_DRAFTING,AWAITING_FME', 'Report drafting (including awaiting medical evidence)'],
+  ['EMPLOYEE_REVIEW', 'Report with the employee'],
+  ['READY_FOR_RELEASE', 'Report ready for release'],
+  ['RELEASED,CLARIFICATION,REVIEW_DUE', 'Report released (including clarification and review)'],
+  ['DECLINED,CLOSED_DNA,CLOSED_NO_CONSENT,CLOSED_NOT_RELEASED,CLOSED,WITHDRAWN', 'Closed, declined or withdrawn'],
+  [ANY, 'All referrals'],
+];
+let queueAddress = '#'; // the queue as last shown, for "Back to the queue"
 const ACTION_ORDER = ['triage', 'request_info', 'decline'];
 // Where the management report is written (and, later, shown read-only until it goes out).
 const REPORT_STATES = new Set([
@@ -32,7 +43,6 @@ const REPORT_STATES = new Set([
   'EMPLOYEE_REVIEW',
   'READY_FOR_RELEASE',
 ]);
-let filter = 'AWAITING_TRIAGE';
 let pendingNotice = null;
 
 function waiting(item) {
@@ -46,88 +56,55 @@ function urgencyTag(value) {
   return h('span', { class: `tag${value === 'urgent' ? ' tag--urgent' : ''}` }, label(URGENCY, value));
 }
 
-function queueRow(item) {
-  return h(
-    'tr',
-    {},
-    h(
-      'th',
-      { scope: 'row' },
-      h('a', { href: `#referral=${item.id}&status=${filter}` }, item.employee_name || 'Unnamed'),
-      h('span', { class: 'sub' }, item.organisation_name),
-    ),
-    h('td', {}, item.priority ? label(PRIORITY, item.priority) : 'Not triaged'),
-    h('td', {}, urgencyTag(item.urgency_requested)),
-    h('td', {}, waiting(item)),
-    h('td', {}, h('span', { class: `tag tag--${item.status.toLowerCase()}` }, label(STATUS, item.status))),
-  );
+function employeeCell(item) {
+  return [
+    h('a', { href: `#referral=${item.id}` }, item.employee_name || 'Unnamed'),
+    h('span', { class: 'sub' }, item.organisation_name),
+  ];
 }
 
-function filterForm() {
-  const select = h(
-    'select',
-    { id: 'filter-status' },
-    Object.entries(FILTERS).map(([value, text]) => h('option', { value, selected: value === filter }, text)),
-  );
-  const form = h(
-    'form',
-    { class: 'filters', role: 'search', 'aria-label': 'Filter the queue' },
-    h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Show'), select),
-    h('button', { type: 'submit', class: 'button button--secondary' }, 'Show referrals'),
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    window.location.hash = `status=${select.value}`;
-  });
-  return form;
+function statusTag(status) {
+  return h('span', { class: `tag tag--${status.toLowerCase()}` }, label(STATUS, status));
 }
 
-async function showQueue() {
+async function showQueue(params) {
   document.title = BASE_TITLE;
-  const query = new URLSearchParams({ order: 'queue', limit: '200' });
-  if (filter) query.append('status', filter);
-  const page = await get(`/api/v1/referrals?${query}`);
+  queueAddress = window.location.hash || '#';
   const heading = h('h1', {}, 'Referral queue');
-  const caption = `${FILTERS[filter]} (${page.total})`;
-  const table = page.items.length
-    ? h(
-        'div',
-        { class: 'table-wrap', role: 'region', 'aria-labelledby': 'queue-caption', tabindex: '0' },
-        h(
-          'table',
-          { class: 'table' },
-          h(
-            'caption',
-            { id: 'queue-caption' },
-            caption,
-            h('span', { class: 'muted' }, ' – most urgent, then longest waiting, first'),
-          ),
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['Employee and employer', 'Priority', 'Urgency requested', 'Waiting', 'Status'].map((text) =>
-                h('th', { scope: 'col' }, text),
-              ),
-            ),
-          ),
-          h('tbody', {}, page.items.map(queueRow)),
-        ),
-      )
-    : h('p', {}, `No referrals: ${FILTERS[filter].toLowerCase()}.`);
-  replace(view, heading, filterForm(), table);
-  return heading;
+  const list = await listView({
+    id: 'queue',
+    endpoint: '/api/v1/referrals',
+    caption: 'Referrals',
+    captionNote: 'most urgent, then longest waiting, first unless sorted otherwise',
+    state: params,
+    defaults: { sort: 'priority' },
+    search: 'Employee name or payroll number',
+    filters: [
+      { name: 'status', label: 'Show', kind: 'select', options: QUEUE_FILTERS, default: 'AWAITING_TRIAGE' },
+      { name: 'overdue', label: 'Only overdue', kind: 'checkbox' },
+    ],
+    columns: [
+      { title: 'Employee and employer', row: true, cell: employeeCell },
+      {
+        title: 'Priority',
+        sort: 'priority',
+        cell: (item) => (item.priority ? label(PRIORITY, item.priority) : 'Not triaged'),
+      },
+      { title: 'Urgency requested', cell: (item) => urgencyTag(item.urgency_requested) },
+      { title: 'Waiting', sort: 'submitted', cell: waiting },
+      { title: 'Status', sort: 'status', cell: (item) => statusTag(item.status) },
+    ],
+    empty: 'No referrals in this state.',
+    emptyFiltered: 'No referrals match these filters. ',
+  });
+  replace(view, heading, list.el);
+  return list.focus || heading;
 }
 
 function facts(referral) {
   const form = referral.form;
   const rows = [
-    [
-      'Status',
-      h('span', { class: `tag tag--${referral.status.toLowerCase()}` }, label(STATUS, referral.status)),
-    ],
+    ['Status', statusTag(referral.status)],
     ['Employer', referral.organisation_name],
     ['Type', label(REFERRAL_TYPE, referral.referral_type) || '–'],
     [
@@ -167,8 +144,38 @@ function facts(referral) {
   ];
 }
 
+/** The employee's answer "not discussed with me", as a warning at the top of the referral. */
+function notDiscussed(events) {
+  const answer = events.filter((e) => e.action === 'acknowledge').at(-1);
+  if (!answer || answer.detail?.discussed !== false) return null;
+  return h(
+    'div',
+    { class: 'notice notice--warning', role: 'note', 'aria-labelledby': 'not-discussed-title' },
+    h('h2', { class: 'notice__title', id: 'not-discussed-title' }, 'The employee says this referral was not discussed with them'),
+    h('p', {}, `They answered on ${formatDateTime(answer.at)}. Check with the referrer before going further.`),
+    answer.detail.comment ? h('blockquote', { class: 'quote' }, answer.detail.comment) : null,
+  );
+}
+
+/** Release recipients from the consent recorded at the consultation (the form starts with them). */
+async function consentedRecipients(referral) {
+  if (!referral.allowed_actions.includes('release')) return {};
+  try {
+    const draft = await get(`/api/v1/referrals/${referral.id}/report/draft`);
+    return draft.consent ? { release: { recipients: draft.consent.recipients.join('\n') } } : {};
+  } catch (error) {
+    if (error instanceof ApiError) return {};
+    throw error;
+  }
+}
+
 async function showReferral(id) {
-  const [referral, files] = await Promise.all([get(`/api/v1/referrals/${id}`), loadAttachments(id)]);
+  const [referral, files, events] = await Promise.all([
+    get(`/api/v1/referrals/${id}`),
+    loadAttachments(id),
+    get(`/api/v1/referrals/${id}/events`),
+  ]);
+  const initial = await consentedRecipients(referral);
   document.title = `Referral for ${referral.employee_name} – ${BASE_TITLE}`;
   const heading = h('h1', {}, `Referral for ${referral.employee_name}`);
   const ordered = [...referral.allowed_actions].sort((a, b) => rank(a) - rank(b));
@@ -176,6 +183,7 @@ async function showReferral(id) {
     { ...referral, allowed_actions: ordered },
     {
       level: 3,
+      initial,
       onDone: (updated, action) => {
         pendingNotice = `${ACTIONS[action].title}: done. Status is now ${label(STATUS, updated.status).toLowerCase()}.`;
         announce(pendingNotice);
@@ -184,10 +192,13 @@ async function showReferral(id) {
     },
   );
   const report = REPORT_STATES.has(referral.status) ? await reportPanel(referral) : null;
+  const contents = contentsNav();
   replace(
     view,
-    h('p', {}, h('a', { href: `#status=${filter}` }, 'Back to the queue')),
+    h('p', {}, h('a', { href: queueAddress }, 'Back to the queue')),
     heading,
+    notDiscussed(events),
+    contents,
     facts(referral),
     report,
     forms.length
@@ -209,6 +220,7 @@ async function showReferral(id) {
     commentsPanel(referral, { level: 2 }),
     historyPanel(referral, { level: 2 }),
   );
+  fillContents(contents, view);
   return heading;
 }
 
@@ -219,16 +231,14 @@ function rank(action) {
 
 async function route() {
   const params = new URLSearchParams(window.location.hash.slice(1));
-  if (params.has('status')) filter = params.get('status');
-  if (!(filter in FILTERS)) filter = 'AWAITING_TRIAGE';
   try {
     if (params.get('referral')) return await showReferral(params.get('referral'));
-    return await showQueue();
+    return await showQueue(params);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.status === 401) window.location.replace('index.html');
     const heading = h('h1', {}, error.status === 404 ? 'Referral not found' : 'Something went wrong');
-    replace(view, heading, h('p', {}, error.detail), h('p', {}, h('a', { href: '#' }, 'Back to the queue')));
+    replace(view, heading, h('p', {}, error.detail), h('p', {}, h('a', { href: queueAddress }, 'Back to the queue')));
     return heading;
   }
 }
