@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
-from backend.audit.schemas import Outcome
+from backend.audit.schemas import NoSubject, Outcome, Subject
 from backend.auth import service as auth_service
 from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
@@ -89,22 +89,17 @@ def _present(user: User, referral: ReferralRead) -> ReferralRead:
     return shown
 
 
+def subject_of(referral: ReferralRead) -> Subject:
+    """The person a referral is about: their account once they have one, and the referral's e-mail."""
+    return Subject(user_id=referral.employee_user_id, email=referral.employee_email or None)
+
+
 async def _audit(
-    conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead | UUID, outcome: Outcome = "ok"
+    conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead, outcome: Outcome = "ok"
 ) -> None:
-    if isinstance(referral, ReferralRead):
-        await audit.record(
-            conn,
-            user.actor(),
-            action,
-            "referral",
-            referral.id,
-            outcome=outcome,
-            subject_user_id=referral.employee_user_id,
-            subject_email=referral.employee_email or None,
-        )
-    else:
-        await audit.record(conn, user.actor(), action, "referral", referral, outcome=outcome)
+    await audit.record(
+        conn, user.actor(), action, "referral", referral.id, outcome=outcome, subject=subject_of(referral)
+    )
 
 
 async def _load(conn: asyncpg.Connection, user: User, referral_id: UUID, *, lock: bool) -> ReferralRead:
@@ -117,9 +112,10 @@ async def _load(conn: asyncpg.Connection, user: User, referral_id: UUID, *, lock
 async def _denied(
     conn: asyncpg.Connection, user: User, action: str, referral_id: UUID, outcome: Outcome
 ) -> None:
-    """Record a refused access in its own transaction (the caller's is rolled back by the error)."""
-    async with conn.transaction():
-        await _audit(conn, user, action, referral_id, outcome)
+    """Record a refused access so that it outlives every transaction the error rolls back."""
+    await audit.refused(
+        conn, user.actor(), action, "referral", referral_id, outcome=outcome, subject=NoSubject
+    )
 
 
 _INVALID = (ReferralInvalid, AttachmentRejected, AttachmentTooLarge)  # audited as outcome "invalid"
@@ -216,7 +212,11 @@ async def list_for(
         items, total = await queries.list_visible(
             conn, scope_for(user), [s.value for s in statuses] if statuses else None, limit, offset, queue
         )
-        await audit.record(conn, user.actor(), "referral.list", "referral", None)
+        listed = await queries.subjects(conn, [item.id for item in items])
+        await audit.record_each(
+            conn, user.actor(), "referral.list", "referral",
+            [(rid, Subject(user_id=uid, email=email)) for rid, uid, email in listed],
+        )  # fmt: skip
     return ReferralPage(items=items, total=total, limit=limit, offset=offset)
 
 
