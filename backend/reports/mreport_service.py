@@ -26,7 +26,7 @@ from backend.referrals import service as referral_service
 from backend.referrals.form import ReasonCategory
 from backend.referrals.schemas import ReferralRead, TransitionRequest
 from backend.referrals.transitions import Status
-from backend.reports import mreport, mreport_render, queries
+from backend.reports import mine, mreport, mreport_render, queries
 from backend.reports.errors import ReportConflict, ReportForbidden, ReportInvalid, ReportNotFound
 from backend.reports.mreport import ReferralFacts, ReportConsent, ReportContent, ReportDraft, ReportView
 from backend.reports.render import Stamp, content_hash, file_hash
@@ -206,20 +206,27 @@ def _gap_message(gap: str) -> str:
     return f"The section '{mreport.SECTION_TITLES.get(name, name)}' is empty."
 
 
-async def _ready_step(conn: asyncpg.Connection, user: User, referral_id: UUID, action: str) -> ReportView:
+async def _ready_step(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, action: str, settings: Settings | None = None
+) -> ReportView:
     async with _use_case(conn, user, f"report.{action}", referral_id):
         _clinician(user)
         referral = await referral_service.get(conn, user, referral_id)
         stored = await _stored(conn, referral_id, lock=True)
         _complete(referral, stored)
         await _move(conn, user, referral_id, action)
+        if settings is not None:  # sent for the employee's review: tell them
+            await mine.tell_review_requested(conn, referral, settings)
         await _audit(conn, user, f"report.{action}", referral)
         return _view(referral, stored)
 
 
-async def send_for_review(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReportView:
-    """The employee chose to see it first: they get exactly what the manager would see."""
-    return await _ready_step(conn, user, referral_id, "send_for_review")
+async def send_for_review(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, settings: Settings
+) -> ReportView:
+    """The employee chose to see it first: they get exactly what the manager would see, and a
+    message that it waits for them."""
+    return await _ready_step(conn, user, referral_id, "send_for_review", settings)
 
 
 async def mark_ready(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReportView:
