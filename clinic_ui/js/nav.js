@@ -21,6 +21,7 @@ const LINKS = {
     ['clinic.html', 'Clinics'],
   ],
   employee: [
+    ['me.html', 'My occupational health'],
     ['acknowledge.html', 'My referrals'],
     ['measure.html', 'Measure my pulse'],
     ['surveillance.html', 'My health surveillance results'],

@@ -10,6 +10,7 @@ const RETURN_TO = {
   'clinic.html': ['clinician', 'provider_admin'],
   'pulse.html': ['clinician'],
   'measure.html': ['employee'],
+  'me.html': ['employee'],
 };
 
 function destination(role) {
