@@ -39,7 +39,9 @@ class Subject:
     email: str | None = None
 
     def __post_init__(self) -> None:
-        if self.user_id is None and not self.email:
+        if self.email is not None:  # addresses are stored lower-case everywhere; the log matches exactly
+            object.__setattr__(self, "email", self.email.strip().lower() or None)
+        if self.user_id is None and self.email is None:
             raise ValueError("a Subject names a user id or an e-mail address")
 
 
