@@ -87,3 +87,43 @@ async def test_the_employee_reviews_and_approves_then_sees_the_managers_read(
     assert await violations(page) == []
     assert tab.errors == []
     await tab.context.close()
+
+
+async def test_the_employee_asks_for_a_correction_or_withholds_the_report(
+    browser: Browser, server: Server, client: httpx.AsyncClient, conn
+) -> None:
+    world, _manager, nurse, rid = await drafting(client, conn)
+    assert (
+        await client.post(f"/api/v1/referrals/{rid}/report/send-for-review", headers=nurse)
+    ).status_code == 200
+    tab = await open_tab(browser, server)
+    page = tab.page
+    await sign_in(page, world.users["employee"].email)
+    review = page.get_by_role("region", name="Your report to read first")
+    await review.get_by_role("button", name="Ask for this correction").click()
+    await expect(review.get_by_role("alert")).to_contain_text("Enter what is wrong in the report")
+    await review.get_by_label("Which part of the report").select_option(label="Background (work-relevant)")
+    await review.get_by_label("What is factually wrong, and what is right?").fill(
+        "I started in 2019, not 2017."
+    )
+    await review.get_by_role("button", name="Ask for this correction").click()
+    await expect(page.get_by_role("status")).to_contain_text("Your correction has been sent")
+    assert await conn.fetchval("SELECT status FROM referral WHERE id::text = $1", rid) == "REPORT_DRAFTING"
+    assert await conn.fetchval("SELECT section FROM mr_correction") == "background"
+
+    assert (
+        await client.post(f"/api/v1/referrals/{rid}/report/send-for-review", headers=nurse)
+    ).status_code == 200
+    await page.reload()
+    withhold = page.get_by_role("button", name="Do not release my report", exact=True)
+    await withhold.click()
+    await expect(withhold).to_have_attribute("aria-expanded", "true")
+    await page.get_by_role("button", name="Yes, do not release my report").click()
+    await expect(page.get_by_role("region", name="Your reports")).to_contain_text(
+        "You chose not to release it"
+    )
+    assert (
+        await conn.fetchval("SELECT status FROM referral WHERE id::text = $1", rid) == "CLOSED_NOT_RELEASED"
+    )
+    assert tab.errors == []
+    await tab.context.close()
