@@ -156,7 +156,7 @@ async def record_each(
     actor: Actor | None,
     action: str,
     entity: str,
-    listed: Sequence[tuple[UUID | str, Subject]],
+    listed: Sequence[tuple[UUID | str, AuditSubject]],
 ) -> None:
     """A list read: one row per record listed (its id and its person), so that everyone listed finds
     the read in their access log; one row naming nobody when the list is empty. One statement."""
@@ -164,12 +164,13 @@ async def record_each(
         await record(conn, actor, action, entity, None, subject=NoSubject)
         return
     first = event_values(actor, action, entity, None, subject=NoSubject)
+    people = [s if isinstance(s, Subject) else None for _, s in listed]
     await queries.insert_events(
         conn,
         first,
         entity_ids=[str(entity_id) for entity_id, _ in listed],
-        user_ids=[s.user_id for _, s in listed],
-        emails=[s.email or None for _, s in listed],
+        user_ids=[p.user_id if p else None for p in people],
+        emails=[p.email if p else None for p in people],
     )
 
 

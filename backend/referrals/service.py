@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
-from backend.audit.schemas import NoSubject, Outcome, Subject
+from backend.audit.schemas import AuditSubject, NoSubject, Outcome, Subject
 from backend.auth import service as auth_service
 from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
@@ -89,9 +89,14 @@ def _present(user: User, referral: ReferralRead) -> ReferralRead:
     return shown
 
 
-def subject_of(referral: ReferralRead) -> Subject:
-    """The person a referral is about: their account once they have one, and the referral's e-mail."""
-    return Subject(user_id=referral.employee_user_id, email=referral.employee_email or None)
+def subject_of(referral: ReferralRead) -> AuditSubject:
+    """The person a referral is about: their account once they have one, and the referral's e-mail
+    (a draft may not name anyone yet)."""
+    return _subject(referral.employee_user_id, referral.employee_email)
+
+
+def _subject(user_id: UUID | None, email: str | None) -> AuditSubject:
+    return Subject(user_id=user_id, email=email or None) if user_id or email else NoSubject
 
 
 async def _audit(
@@ -215,7 +220,7 @@ async def list_for(
         listed = await queries.subjects(conn, [item.id for item in items])
         await audit.record_each(
             conn, user.actor(), "referral.list", "referral",
-            [(rid, Subject(user_id=uid, email=email)) for rid, uid, email in listed],
+            [(rid, _subject(uid, email)) for rid, uid, email in listed],
         )  # fmt: skip
     return ReferralPage(items=items, total=total, limit=limit, offset=offset)
 

@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from backend.audit import service as audit
-from backend.audit.schemas import Subject
+from backend.audit.schemas import AuditSubject
 from backend.auth.schemas import Role, User
 from backend.core.clock import utc_now
 from backend.core.config import Settings
@@ -89,7 +89,7 @@ async def _use_case(
 
 async def _audit(conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead) -> None:
     """A report access or change, naming the employee the report is about."""
-    subject: Subject = referral_service.subject_of(referral)
+    subject: AuditSubject = referral_service.subject_of(referral)
     await audit.record(conn, user.actor(), action, "referral", referral.id, subject=subject)
 
 

@@ -57,3 +57,11 @@ async def test_a_list_read_writes_one_row_per_record_listed(conn: asyncpg.Connec
     assert await _rows(conn, "x.list") == [(str(one), None, "a@employer.example"), (str(two), one, None)]
     await audit.record_each(conn, ACTOR, "y.list", "referral", [])
     assert await _rows(conn, "y.list") == [(None, None, None)]  # the empty list is audited too
+
+
+async def test_a_list_may_hold_a_record_about_nobody_yet(conn: asyncpg.Connection) -> None:
+    draft, named = uuid4(), uuid4()
+    await audit.record_each(
+        conn, ACTOR, "z.list", "referral", [(draft, NoSubject), (named, Subject(email="b@employer.example"))]
+    )
+    assert await _rows(conn, "z.list") == [(str(draft), None, None), (str(named), None, "b@employer.example")]
