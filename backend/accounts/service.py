@@ -21,7 +21,7 @@ from backend.accounts import queries
 from backend.accounts.errors import LinkNotValid, NotLinkSession, PasswordAlreadySet, TooManyLinkRequests
 from backend.accounts.schemas import PASSWORD_PURPOSES, AccountUser, NewToken, PasswordSet, Purpose
 from backend.audit import service as audit
-from backend.audit.schemas import Outcome
+from backend.audit.schemas import NoSubject, Outcome
 from backend.auth import service as auth_service
 from backend.auth.errors import WeakPassword
 from backend.auth.passwords import password_problem
@@ -178,7 +178,7 @@ async def _refuse_link(
     async with conn.transaction():
         throttled = await _throttled(conn, email=None, client_ip=client_ip, settings=settings)
         await queries.insert_attempt(conn, kind="redeem_failed", email=None, client_ip=client_ip)
-        await audit.record(conn, None, action, "account_token", None, outcome="not_found")
+        await audit.record(conn, None, action, "account_token", None, outcome="not_found", subject=NoSubject)
     return _too_many(settings) if throttled else LinkNotValid(_USED)
 
 

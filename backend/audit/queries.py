@@ -26,7 +26,16 @@ def insert_event_per_row(source: str, first: int) -> str:
     return f"INSERT INTO audit_event ({_EVENT_COLUMNS}) SELECT {values} FROM {source}"
 
 
-# Events about a person: rows naming them as subject, and rows on referrals about them.
+# One event per listed record: the first eight values shared ($1-$6 and $9-$10 in INSERT_EVENT's
+# order, the subject columns left out), then the arrays of entity ids, subject user ids and e-mails.
+INSERT_EVENTS = f"""
+INSERT INTO audit_event ({_EVENT_COLUMNS})
+SELECT $1::uuid, $2::text, $3::uuid, $4::text, $5::text, l.entity_id, l.user_id, l.email, $6::text, $7::text
+FROM unnest($8::text[], $9::uuid[], $10::text[]) AS l(entity_id, user_id, email)
+"""
+
+# Events about a person: every row naming them as its subject, by their account or by the e-mail
+# address their records carry (referrals before they had an account, surveillance records).
 ACCESS_LOG = """
 SELECT e.at, coalesce(nullif(u.full_name, ''), 'System') AS actor_name, e.actor_role,
        o.name AS actor_organisation, e.action, e.entity, e.entity_id, e.outcome
@@ -44,6 +53,23 @@ COUNT_FOR_ENTITY = "SELECT count(*) FROM audit_event WHERE entity = $1 AND entit
 async def insert_event(conn: asyncpg.Connection, values: Sequence[object]) -> None:
     """One audit event from its ten values, in the column order of ``INSERT_EVENT``."""
     await conn.execute(INSERT_EVENT, *values)
+
+
+async def insert_events(
+    conn: asyncpg.Connection,
+    shared: Sequence[object],
+    *,
+    entity_ids: Sequence[str],
+    user_ids: Sequence[UUID | None],
+    emails: Sequence[str | None],
+) -> None:
+    """One audit event per listed record; ``shared`` is one event's ten values (subject ignored)."""
+    actor_id, role, organisation_id, action, entity, _id, _user, _email, outcome, request_id = shared
+    await conn.execute(
+        INSERT_EVENTS,
+        actor_id, role, organisation_id, action, entity, outcome, request_id,
+        list(entity_ids), list(user_ids), list(emails),
+    )  # fmt: skip
 
 
 async def access_log(

@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
-from backend.audit.schemas import Actor
+from backend.audit.schemas import Actor, AuditSubject, NoSubject, Subject
 from backend.auth.schemas import Role
 from backend.clinics import events, queries, room_queries
 from backend.clinics.errors import (
@@ -101,6 +101,15 @@ def _check_open(appointment: AppointmentRow, settings: Settings) -> None:
         raise RoomNotOpen(f"The waiting room opens at {opening.astimezone(UK):%H:%M}.")
 
 
+async def _room_subject(conn: asyncpg.Connection, row: ParticipantRow) -> AuditSubject:
+    """Whom joining a room is about: the employee of an appointment (whoever joins it), else the
+    person joining a clinic session."""
+    if row.appointment_id is not None:
+        for _id, user_id, email in await queries.appointment_subjects(conn, [row.appointment_id]):
+            return Subject(user_id=user_id, email=email)
+    return Subject(user_id=row.user_id) if row.user_id else NoSubject
+
+
 async def take_seat(
     conn: asyncpg.Connection,
     participant: ParticipantRow,
@@ -142,7 +151,7 @@ async def take_seat(
             "clinic.room.join",
             "appointment" if row.appointment_id else "clinic_session",
             row.appointment_id or row.session_id,
-            subject_user_id=row.user_id,
+            subject=await _room_subject(conn, row),
         )
         await events.participant_changed(conn, row, call)
     seat = Seat(row.id, row.session_id, row.appointment_id, row.kind, actor, connection_id, row.gen)

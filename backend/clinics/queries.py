@@ -283,6 +283,22 @@ async def list_sessions(
     return _all(SessionRow, await conn.fetch(LIST_SESSIONS, provider_id, day, clinician_id))
 
 
+APPOINTMENT_SUBJECTS = """
+SELECT a.id, r.employee_user_id, a.employee_email
+FROM appointment a LEFT JOIN referral r ON r.id = a.referral_id
+WHERE a.id = ANY($1::uuid[])
+ORDER BY a.id
+"""
+
+
+async def appointment_subjects(
+    conn: asyncpg.Connection, appointment_ids: list[UUID]
+) -> list[tuple[UUID, UUID | None, str]]:
+    """Whom each appointment is about (account, e-mail): what a list read's audit rows name."""
+    rows = await conn.fetch(APPOINTMENT_SUBJECTS, appointment_ids) if appointment_ids else []
+    return [(r["id"], r["employee_user_id"], r["employee_email"]) for r in rows]
+
+
 async def list_slots(
     conn: asyncpg.Connection, session_ids: list[UUID]
 ) -> list[tuple[SlotRow, AppointmentBrief | None]]:

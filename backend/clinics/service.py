@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
+from backend.audit.schemas import NoSubject, Subject
 from backend.auth import service as auth_service
 from backend.auth.schemas import Role, User
 from backend.clinics import events, invitations, queries
@@ -151,7 +152,9 @@ async def create_session(conn: asyncpg.Connection, user: User, body: SessionCrea
             created_by=user.id,
         )
         await queries.insert_slots(conn, session_id, starts, ends)
-        await audit.record(conn, user.actor(), "clinic.session.create", "clinic_session", session_id)
+        await audit.record(
+            conn, user.actor(), "clinic.session.create", "clinic_session", session_id, subject=NoSubject
+        )
         return (await _session_reads(conn, [await _reload_session(conn, session_id)]))[0]
 
 
@@ -185,21 +188,33 @@ async def _session_reads(conn: asyncpg.Connection, sessions: list[SessionRow]) -
     ]
 
 
+async def _audit_booked(conn: asyncpg.Connection, user: User, action: str, reads: list[SessionRead]) -> None:
+    """A read of clinic days names everyone booked in them: one audit row per appointment listed."""
+    booked = [sl.appointment.id for r in reads for sl in r.slots if sl.appointment is not None]
+    listed = await queries.appointment_subjects(conn, booked)
+    await audit.record_each(
+        conn, user.actor(), action, "appointment",
+        [(aid, Subject(user_id=uid, email=email)) for aid, uid, email in listed],
+    )  # fmt: skip
+
+
 async def list_sessions(
     conn: asyncpg.Connection, user: User, *, day: date | None, clinician_id: UUID | None
 ) -> list[SessionRead]:
     _require_staff(user)
     async with conn.transaction():
         sessions = await queries.list_sessions(conn, user.organisation_id, day or today_uk(), clinician_id)
-        await audit.record(conn, user.actor(), "clinic.session.list", "clinic_session", None)
-        return await _session_reads(conn, sessions)
+        reads = await _session_reads(conn, sessions)
+        await _audit_booked(conn, user, "clinic.session.list", reads)
+        return reads
 
 
 async def get_session(conn: asyncpg.Connection, user: User, session_id: UUID) -> SessionRead:
     async with conn.transaction():
         session = await _session_for_staff(conn, user, session_id, lock=False)
-        await audit.record(conn, user.actor(), "clinic.session.read", "clinic_session", session_id)
-        return (await _session_reads(conn, [session]))[0]
+        reads = await _session_reads(conn, [session])
+        await _audit_booked(conn, user, "clinic.session.read", reads)
+        return reads[0]
 
 
 def _birth_date(form: dict[str, object]) -> date | None:

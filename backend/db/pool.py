@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import asyncpg
 
@@ -11,6 +13,21 @@ from backend.core.config import Settings
 from backend.db.embedded import start_embedded
 
 Pool = asyncpg.Pool
+_SEPARATE_WAIT_S = 5.0  # longest wait for a second connection (see ``separate``)
+
+
+class _Home:
+    """The pool a connection belongs to (set once the pool exists)."""
+
+    pool: Pool | None = None
+
+
+class PooledConnection(asyncpg.Connection):
+    """A connection that knows its pool, so that a write which must outlive the caller's
+    transaction (a refusal's audit row) can be made on another connection of the same pool."""
+
+    __slots__ = ("home",)
+    home: _Home
 
 
 def resolve_dsn(settings: Settings) -> str:
@@ -51,15 +68,43 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, role: str | Non
     if role:
         server_settings["role"] = role
     kwargs: dict[str, Any] = {"server_settings": server_settings}
+    home = _Home()
+
+    async def init(conn: asyncpg.Connection) -> None:
+        cast(PooledConnection, conn).home = home
+        await _init_connection(conn)
+
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=_init_connection,
+        init=init,
         reset=_keep_session,
         command_timeout=30,
+        connection_class=PooledConnection,
         **kwargs,
     )
     if pool is None:
         raise RuntimeError("asyncpg returned no pool")
+    home.pool = pool
     return pool
+
+
+def pooled(conn: asyncpg.Connection) -> bool:
+    """Whether ``conn`` comes from ``create_pool`` (and so has siblings ``separate`` can give)."""
+    home = getattr(conn, "home", None)
+    return isinstance(home, _Home) and home.pool is not None
+
+
+@asynccontextmanager
+async def separate(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """Another connection of ``conn``'s pool, outside whatever transaction ``conn`` is in.
+
+    Waits at most ``_SEPARATE_WAIT_S`` for it (``TimeoutError`` beyond). A connection not from
+    ``create_pool`` (a test's own, the migration runner's) has none: ``ValueError``.
+    """
+    home = getattr(conn, "home", None)
+    if not isinstance(home, _Home) or home.pool is None:
+        raise ValueError("this connection does not come from an application pool")
+    async with home.pool.acquire(timeout=_SEPARATE_WAIT_S) as other:
+        yield cast(asyncpg.Connection, other)

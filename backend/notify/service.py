@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
-from backend.audit.schemas import Actor
+from backend.audit.schemas import Actor, NoSubject
 from backend.notify import queries
 from backend.notify.errors import MessageNotFailed, MessageNotFound
 from backend.notify.schemas import Channel, MessagePage, MessageSummary, NewMessage, Status
@@ -61,7 +61,7 @@ async def list_messages(
         items, total = await queries.list_for_provider(
             conn, provider_id, status=status, limit=limit, offset=offset
         )
-        await audit.record(conn, actor, "message.list", "outbox_message", None)
+        await audit.record(conn, actor, "message.list", "outbox_message", None, subject=NoSubject)
     return MessagePage(items=items, total=total, limit=limit, offset=offset)
 
 

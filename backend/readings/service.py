@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from backend.audit import service as audit
-from backend.audit.schemas import Actor, Outcome
+from backend.audit.schemas import Actor, NoSubject, Outcome, Subject
 from backend.auth.schemas import Role, User
 from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
@@ -84,15 +84,20 @@ async def record(
     entity: str,
     entity_id: UUID | None,
     *,
-    subject: UUID | None,
+    subject: UUID,
     outcome: Outcome = "ok",
 ) -> None:
-    await audit.record(conn, actor, action, entity, entity_id, outcome=outcome, subject_user_id=subject)
+    """Audit an access to the readings of the employee ``subject``."""
+    await audit.record(
+        conn, actor, action, entity, entity_id, outcome=outcome, subject=Subject(user_id=subject)
+    )
 
 
 def audit_event(actor: Actor, action: str, row: StreamRow) -> list[object]:
     """The audit event of an access to one stream's readings, naming the employee they are about."""
-    return audit.event_values(actor, action, "reading_stream", row.id, subject_user_id=row.employee_id)
+    return audit.event_values(
+        actor, action, "reading_stream", row.id, subject=Subject(user_id=row.employee_id)
+    )
 
 
 async def record_stream(conn: asyncpg.Connection, actor: Actor, action: str, row: StreamRow) -> None:
@@ -109,7 +114,7 @@ async def audited_refusals(
         yield
     except (StreamNotFound, ReadingsForbidden, ConsentRequired, StreamClosed) as refused:
         outcome: Outcome = "not_found" if isinstance(refused, StreamNotFound) else "denied"
-        await audit.record(conn, actor, action, entity, entity_id, outcome=outcome)
+        await audit.refused(conn, actor, action, entity, entity_id, outcome=outcome, subject=NoSubject)
         raise
 
 
@@ -286,12 +291,10 @@ async def list_streams(
         rows, total = await queries.list_visible_streams(
             conn, scope_for(user), employee_id=employee_id, status=status, page=page
         )
-        for row in rows:
-            await record_stream(conn, user.actor(), "readings.stream.list", row)
-        if not rows:
-            await record(
-                conn, user.actor(), "readings.stream.list", "reading_stream", None, subject=employee_id
-            )
+        await audit.record_each(
+            conn, user.actor(), "readings.stream.list", "reading_stream",
+            [(row.id, Subject(user_id=row.employee_id)) for row in rows],
+        )  # fmt: skip
         items = await _summaries(conn, rows, settings)
     return StreamPage.of(items, total, page)
 

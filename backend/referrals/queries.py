@@ -201,6 +201,15 @@ async def get_visible(
     return ReferralRead.model_validate(dict(row)) if row else None
 
 
+SUBJECTS = "SELECT id, employee_user_id, employee_email FROM referral WHERE id = ANY($1::uuid[]) ORDER BY id"
+
+
+async def subjects(conn: asyncpg.Connection, ids: list[UUID]) -> list[tuple[UUID, UUID | None, str]]:
+    """Whom each referral is about (account, e-mail): what a list read's audit rows name."""
+    rows = await conn.fetch(SUBJECTS, ids) if ids else []
+    return [(r["id"], r["employee_user_id"], r["employee_email"]) for r in rows]
+
+
 async def list_visible(
     conn: asyncpg.Connection, scope: Scope, *, page: ListParams, filters: ReferralFilters
 ) -> tuple[list[ReferralSummary], int]:

@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
-from backend.audit.schemas import Outcome
+from backend.audit.schemas import AuditSubject, NoSubject, Outcome, Subject
 from backend.auth import service as auth_service
 from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
@@ -87,22 +87,22 @@ def _present(user: User, referral: ReferralRead, *, content: bool = True) -> Ref
     return shown
 
 
+def subject_of(referral: ReferralRead) -> AuditSubject:
+    """The person a referral is about: their account once they have one, and the referral's e-mail
+    (a draft may not name anyone yet)."""
+    return _subject(referral.employee_user_id, referral.employee_email)
+
+
+def _subject(user_id: UUID | None, email: str | None) -> AuditSubject:
+    return Subject(user_id=user_id, email=email or None) if user_id or email else NoSubject
+
+
 async def _audit(
-    conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead | UUID, outcome: Outcome = "ok"
+    conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead, outcome: Outcome = "ok"
 ) -> None:
-    if isinstance(referral, ReferralRead):
-        await audit.record(
-            conn,
-            user.actor(),
-            action,
-            "referral",
-            referral.id,
-            outcome=outcome,
-            subject_user_id=referral.employee_user_id,
-            subject_email=referral.employee_email or None,
-        )
-    else:
-        await audit.record(conn, user.actor(), action, "referral", referral, outcome=outcome)
+    await audit.record(
+        conn, user.actor(), action, "referral", referral.id, outcome=outcome, subject=subject_of(referral)
+    )
 
 
 async def _load(conn: asyncpg.Connection, user: User, referral_id: UUID, *, lock: bool) -> ReferralRead:
@@ -115,9 +115,10 @@ async def _load(conn: asyncpg.Connection, user: User, referral_id: UUID, *, lock
 async def _denied(
     conn: asyncpg.Connection, user: User, action: str, referral_id: UUID, outcome: Outcome
 ) -> None:
-    """Record a refused access in its own transaction (the caller's is rolled back by the error)."""
-    async with conn.transaction():
-        await _audit(conn, user, action, referral_id, outcome)
+    """Record a refused access so that it outlives every transaction the error rolls back."""
+    await audit.refused(
+        conn, user.actor(), action, "referral", referral_id, outcome=outcome, subject=NoSubject
+    )
 
 
 _INVALID = (ReferralInvalid, AttachmentRejected, AttachmentTooLarge)  # audited as outcome "invalid"
@@ -232,7 +233,11 @@ async def list_for(
 ) -> ReferralPage:
     async with conn.transaction():
         items, total = await queries.list_visible(conn, scope_for(user), page=page, filters=filters)
-        await audit.record(conn, user.actor(), "referral.list", "referral", None)
+        listed = await queries.subjects(conn, [item.id for item in items])
+        await audit.record_each(
+            conn, user.actor(), "referral.list", "referral",
+            [(rid, _subject(uid, email)) for rid, uid, email in listed],
+        )  # fmt: skip
     return ReferralPage.of(items, total, page)
 
 

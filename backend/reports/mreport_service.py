@@ -8,6 +8,8 @@ the manager will see); employer roles only after release, only if named as a rec
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,6 +17,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from backend.audit import service as audit
+from backend.audit.schemas import AuditSubject
 from backend.auth.schemas import Role, User
 from backend.core.clock import utc_now
 from backend.core.config import Settings
@@ -23,7 +26,7 @@ from backend.referrals import service as referral_service
 from backend.referrals.form import ReasonCategory
 from backend.referrals.schemas import ReferralRead, TransitionRequest
 from backend.referrals.transitions import Status
-from backend.reports import mreport, mreport_render, queries
+from backend.reports import mine, mreport, mreport_render, queries
 from backend.reports.errors import ReportConflict, ReportForbidden, ReportInvalid, ReportNotFound
 from backend.reports.mreport import ReferralFacts, ReportConsent, ReportContent, ReportDraft, ReportView
 from backend.reports.render import Stamp, content_hash, file_hash
@@ -70,6 +73,26 @@ def _facts(referral: ReferralRead, author_name: str) -> ReferralFacts:
     )
 
 
+@asynccontextmanager
+async def _use_case(
+    conn: asyncpg.Connection, user: User, action: str, referral_id: UUID
+) -> AsyncIterator[None]:
+    """One transaction for one report use-case. A refusal, here or in the referral use-cases called
+    inside, is audited under this action once everything has rolled back (the inner use-case
+    audits its own refusal as well, on a connection of its own)."""
+    async with (
+        audit.audited_refusals(conn, user.actor(), action, "referral", referral_id),
+        conn.transaction(),
+    ):
+        yield
+
+
+async def _audit(conn: asyncpg.Connection, user: User, action: str, referral: ReferralRead) -> None:
+    """A report access or change, naming the employee the report is about."""
+    subject: AuditSubject = referral_service.subject_of(referral)
+    await audit.record(conn, user.actor(), action, "referral", referral.id, subject=subject)
+
+
 def _clinician(user: User) -> None:
     if user.role != Role.clinician:
         raise ReportForbidden("Only clinicians write and release reports.")
@@ -85,8 +108,8 @@ async def record_consent(
     conn: asyncpg.Connection, user: User, referral_id: UUID, consent: ReportConsent
 ) -> ReportConsent:
     """C2/C3 as agreed with the employee at the consultation; every version is kept."""
-    _clinician(user)
-    async with conn.transaction():
+    async with _use_case(conn, user, "report.consent", referral_id):
+        _clinician(user)
         referral = await referral_service.get(conn, user, referral_id)
         if referral.status not in DRAFTING:
             raise ReportConflict("Consent is recorded at the consultation, before the report goes anywhere.")
@@ -95,31 +118,17 @@ async def record_consent(
         await queries.insert_version(
             conn, referral_id, version, "consent", content={}, consent=data, actor_id=user.id
         )
-        await audit.record(
-            conn,
-            user.actor(),
-            "report.consent",
-            "referral",
-            referral_id,
-            subject_email=referral.employee_email,
-        )
+        await _audit(conn, user, "report.consent", referral)
     return consent
 
 
 async def draft(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReportDraft:
     """The clinician's working copy (empty until first saved); the read is audited."""
-    _clinician(user)
-    async with conn.transaction():
+    async with _use_case(conn, user, "report.draft.read", referral_id):
+        _clinician(user)
         referral = await referral_service.get(conn, user, referral_id)
         row = await queries.get_report(conn, referral_id, lock=False)
-        await audit.record(
-            conn,
-            user.actor(),
-            "report.draft.read",
-            "referral",
-            referral_id,
-            subject_email=referral.employee_email,
-        )
+        await _audit(conn, user, "report.draft.read", referral)
     content = ReportContent.model_validate(row["content"] or {}) if row else ReportContent()
     consent = ReportConsent.model_validate(row["consent"]) if row and row["consent"] else None
     return ReportDraft(
@@ -133,8 +142,8 @@ async def draft(conn: asyncpg.Connection, user: User, referral_id: UUID) -> Repo
 async def save_draft(
     conn: asyncpg.Connection, user: User, referral_id: UUID, content: ReportContent
 ) -> ReportView:
-    _clinician(user)
-    async with conn.transaction():
+    async with _use_case(conn, user, "report.draft", referral_id):
+        _clinician(user)
         referral = await referral_service.get(conn, user, referral_id)
         if referral.status not in DRAFTING:
             raise ReportConflict(f"The report cannot be edited while the referral is {referral.status}.")
@@ -150,9 +159,7 @@ async def save_draft(
             consent=stored[2].model_dump(mode="json") if stored[2] else {},
             actor_id=user.id,
         )
-        await audit.record(
-            conn, user.actor(), "report.draft", "referral", referral_id, subject_email=referral.employee_email
-        )
+        await _audit(conn, user, "report.draft", referral)
         return _view(referral, stored)
 
 
@@ -199,27 +206,27 @@ def _gap_message(gap: str) -> str:
     return f"The section '{mreport.SECTION_TITLES.get(name, name)}' is empty."
 
 
-async def _ready_step(conn: asyncpg.Connection, user: User, referral_id: UUID, action: str) -> ReportView:
-    _clinician(user)
-    async with conn.transaction():
+async def _ready_step(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, action: str, settings: Settings | None = None
+) -> ReportView:
+    async with _use_case(conn, user, f"report.{action}", referral_id):
+        _clinician(user)
         referral = await referral_service.get(conn, user, referral_id)
         stored = await _stored(conn, referral_id, lock=True)
         _complete(referral, stored)
         await _move(conn, user, referral_id, action)
-        await audit.record(
-            conn,
-            user.actor(),
-            f"report.{action}",
-            "referral",
-            referral_id,
-            subject_email=referral.employee_email,
-        )
+        if settings is not None:  # sent for the employee's review: tell them
+            await mine.tell_review_requested(conn, referral, settings)
+        await _audit(conn, user, f"report.{action}", referral)
         return _view(referral, stored)
 
 
-async def send_for_review(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReportView:
-    """The employee chose to see it first: they get exactly what the manager would see."""
-    return await _ready_step(conn, user, referral_id, "send_for_review")
+async def send_for_review(
+    conn: asyncpg.Connection, user: User, referral_id: UUID, settings: Settings
+) -> ReportView:
+    """The employee chose to see it first: they get exactly what the manager would see, and a
+    message that it waits for them."""
+    return await _ready_step(conn, user, referral_id, "send_for_review", settings)
 
 
 async def mark_ready(conn: asyncpg.Connection, user: User, referral_id: UUID) -> ReportView:
@@ -231,23 +238,21 @@ async def request_correction(
     conn: asyncpg.Connection, user: User, referral_id: UUID, section: str, message: str
 ) -> None:
     """The employee flags a factual error; the report goes back to the clinician (opinion may stand)."""
-    async with conn.transaction():
+    async with _use_case(conn, user, "report.correction", referral_id):
         referral = await referral_service.get(conn, user, referral_id)
         if user.role != Role.employee or referral.employee_user_id != user.id:
             raise ReportNotFound()
         await queries.insert_correction(conn, referral_id, user.id, section, message)
         await _move(conn, user, referral_id, "flag_error", message=f"[{section}] {message}")
-        await audit.record(
-            conn, user.actor(), "report.correction", "referral", referral_id, subject_user_id=user.id
-        )
+        await _audit(conn, user, "report.correction", referral)
 
 
 async def release(
     conn: asyncpg.Connection, user: User, referral_id: UUID, recipients: list[str], settings: Settings
 ) -> ReportView:
     """Release the report, frozen as it is now, to named recipients the employee agreed to."""
-    _clinician(user)
-    async with conn.transaction():
+    async with _use_case(conn, user, "report.release", referral_id):
+        _clinician(user)
         referral = await referral_service.get(conn, user, referral_id)
         stored = await _stored(conn, referral_id, lock=True)
         _complete(referral, stored)
@@ -281,14 +286,7 @@ async def release(
             actor_id=user.id,
         )
         await _tell_released(conn, referral, recipients, settings)
-        await audit.record(
-            conn,
-            user.actor(),
-            "report.release",
-            "referral",
-            referral_id,
-            subject_email=referral.employee_email,
-        )
+        await _audit(conn, user, "report.release", referral)
         return _view(referral, stored)
 
 
@@ -313,8 +311,8 @@ async def _tell_released(
 
 
 async def add_addendum(conn: asyncpg.Connection, user: User, referral_id: UUID, text: str) -> None:
-    _clinician(user)
-    async with conn.transaction():
+    async with _use_case(conn, user, "report.addendum", referral_id):
+        _clinician(user)
         referral = await referral_service.get(conn, user, referral_id)
         row = await queries.get_report(conn, referral_id, lock=True)
         if row is None:
@@ -329,37 +327,16 @@ async def add_addendum(conn: asyncpg.Connection, user: User, referral_id: UUID, 
             consent=row["consent"] or {},
             actor_id=user.id,
         )
-        await audit.record(
-            conn,
-            user.actor(),
-            "report.addendum",
-            "referral",
-            referral_id,
-            subject_email=referral.employee_email,
-        )
+        await _audit(conn, user, "report.addendum", referral)
 
 
 async def readable(conn: asyncpg.Connection, user: User, referral_id: UUID) -> Readable:
     """The report as this caller may see it, or ReportNotFound (404). Audited."""
-    try:
-        async with conn.transaction():
-            referral = await referral_service.get(conn, user, referral_id)
-            found = await _readable(conn, user, referral)
-            await audit.record(
-                conn,
-                user.actor(),
-                "report.read",
-                "referral",
-                referral_id,
-                subject_email=referral.employee_email,
-            )
-        return found
-    except ReportNotFound:
-        async with conn.transaction():
-            await audit.record(
-                conn, user.actor(), "report.read", "referral", referral_id, outcome="not_found"
-            )
-        raise
+    async with _use_case(conn, user, "report.read", referral_id):
+        referral = await referral_service.get(conn, user, referral_id)
+        found = await _readable(conn, user, referral)
+        await _audit(conn, user, "report.read", referral)
+    return found
 
 
 async def _readable(conn: asyncpg.Connection, user: User, referral: ReferralRead) -> Readable:

@@ -233,3 +233,23 @@ async def insert_correction(
 
 async def corrections(conn: asyncpg.Connection, referral_id: UUID) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(LIST_CORRECTIONS, referral_id)]
+
+
+# The employee's own referrals whose report has reached them (review onwards), newest first.
+MY_REPORTS = """
+SELECT r.id AS referral_id, o.name AS organisation_name, r.submitted_at, r.status,
+       (SELECT max(e.at) FROM referral_event e
+         WHERE e.referral_id = r.id AND e.to_status = 'EMPLOYEE_REVIEW') AS review_since,
+       (SELECT max(e.at) FROM referral_event e
+         WHERE e.referral_id = r.id AND e.to_status = 'RELEASED' AND e.action = 'release') AS released_at
+FROM referral r JOIN organisation o ON o.id = r.organisation_id
+WHERE r.employee_user_id = $1 AND r.status = ANY($2::text[])
+ORDER BY r.updated_at DESC, r.id
+LIMIT 100
+"""
+
+
+async def my_reports(
+    conn: asyncpg.Connection, employee_id: UUID, statuses: list[str]
+) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(MY_REPORTS, employee_id, statuses)]

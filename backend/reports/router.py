@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from backend.auth.deps import AppSettings, CurrentUser
 from backend.core.openapi import errors, ok
 from backend.db.deps import Conn
-from backend.reports import aggregate, mreport_service, service
+from backend.reports import aggregate, mine, mreport_service, service
 from backend.reports.aggregate import AggregateReport
 from backend.reports.errors import ReportInvalid
 from backend.reports.mreport import (
@@ -29,6 +29,7 @@ from backend.reports.schemas import (
     AddendumRequest,
     CorrectionRequest,
     DocumentCheck,
+    MyReport,
     ReleaseRequest,
     Verification,
 )
@@ -238,8 +239,19 @@ async def read_report(referral_id: UUID, user: CurrentUser, conn: Conn) -> Repor
     responses=_STATE_ERRORS,
     tags=["referrals"],
 )
-async def send_for_review(referral_id: UUID, user: CurrentUser, conn: Conn) -> ReportView:
-    return await mreport_service.send_for_review(conn, user, referral_id)
+async def send_for_review(
+    referral_id: UUID, user: CurrentUser, conn: Conn, settings: AppSettings
+) -> ReportView:
+    """The employee chose to see the report first: it goes to them, and they are told by e-mail."""
+    return await mreport_service.send_for_review(conn, user, referral_id, settings)
+
+
+@router.get("/me/reports", response_model=list[MyReport], responses=errors(401, 403))
+async def my_reports(user: CurrentUser, conn: Conn) -> list[MyReport]:
+    """Your own management reports from review onwards (employees): to review, approved, released
+    or withheld by you. Read each with GET /referrals/{referral_id}/report (exactly what the manager
+    sees or will see)."""
+    return await mine.my_reports(conn, user)
 
 
 @router.post(

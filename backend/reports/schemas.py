@@ -161,3 +161,18 @@ EXAMPLE_AGGREGATE = {
     ],
     "rules": ["0 stays 0; 1 to 7 are shown as *; other counts are rounded to the nearest 5."],
 }
+
+
+class MyReport(BaseModel):
+    """One of the signed-in employee's management reports: where it stands, and what they can do."""
+
+    referral_id: UUID
+    organisation_name: str
+    submitted_at: AwareDatetime | None
+    stage: Literal["to_review", "approved", "released", "not_released"] = Field(
+        description="to_review: waiting for you to approve, ask for corrections or withhold it; "
+        "approved: you approved it, release to come; released: sent to the named recipients; "
+        "not_released: you withheld it"
+    )
+    review_since: AwareDatetime | None = Field(description="When it was sent to you for review")
+    released_at: AwareDatetime | None

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from backend.audit import service as audit
+from backend.audit.schemas import NoSubject, Subject
 from backend.auth.schemas import Role, User
 from backend.core.clock import utc_now
 from backend.reports import aggregate, certificate, queries
@@ -45,6 +46,7 @@ async def _issue_once(
     organisation_id: UUID,
     content_sha256: str,
     render: Callable[[Stamp], bytes],
+    subject: Subject,
 ) -> StoredDocument:
     existing = await queries.stored_for(conn, entity_id, kind)
     if existing is not None:
@@ -70,7 +72,9 @@ async def _issue_once(
             inserted = await queries.stored_for(conn, entity_id, kind)
         if inserted is None:
             raise RuntimeError("document neither inserted nor found")
-        await audit.record(conn, user.actor(), f"document.issue.{kind}", "document", inserted.id)
+        await audit.record(
+            conn, user.actor(), f"document.issue.{kind}", "document", inserted.id, subject=subject
+        )
     return inserted
 
 
@@ -91,6 +95,7 @@ async def certificate_pdf(conn: asyncpg.Connection, user: User, result_id: UUID)
         organisation_id=view.organisation_id,
         content_sha256=certificate.certificate_hash(view),
         render=lambda stamp: certificate.render_certificate(view, stamp),
+        subject=await surveillance_results.subject_of(conn, view),
     )
     return _issued(found, f"certificate-{view.id}.pdf")
 
@@ -105,6 +110,7 @@ async def letter_pdf(conn: asyncpg.Connection, user: User, result_id: UUID) -> I
         organisation_id=letter.result.organisation_id,
         content_sha256=content_hash(certificate.letter_content(letter)),
         render=lambda stamp: certificate.render_letter(letter, stamp),
+        subject=await surveillance_results.subject_of(conn, letter.result),
     )
     return _issued(found, f"results-letter-{letter.result.id}.pdf")
 
@@ -119,20 +125,22 @@ async def verify(conn: asyncpg.Connection, user: User, document_id: UUID, sha256
         found = await queries.get_document_in_scope(conn, document_id, user.organisation_id)
         if found is None:
             await audit.record(
-                conn, user.actor(), "document.verify", "document", document_id, outcome="not_found"
+                conn,
+                user.actor(),
+                "document.verify",
+                "document",
+                document_id,
+                outcome="not_found",
+                subject=NoSubject,
             )
     if found is None:
         raise DocumentNotFound()
     matches = hmac.compare_digest(found.sha256, sha256.lower())
     async with conn.transaction():
         await audit.record(
-            conn,
-            user.actor(),
-            "document.verify",
-            "document",
-            document_id,
-            outcome="ok" if matches else "invalid",
-        )
+            conn, user.actor(), "document.verify", "document", document_id,
+            outcome="ok" if matches else "invalid", subject=NoSubject,
+        )  # fmt: skip
     return Verification(document_id=found.id, matches=matches, kind=found.kind, issued_at=found.issued_at)
 
 
@@ -150,8 +158,9 @@ async def check(conn: asyncpg.Connection, document_id: UUID, sha256: str) -> Doc
             hmac.compare_digest(found.sha256, wanted) or hmac.compare_digest(found.content_sha256, wanted)
         )
         await audit.record(
-            conn, None, "document.check", "document", document_id, outcome="ok" if valid else "invalid"
-        )
+            conn, None, "document.check", "document", document_id,
+            outcome="ok" if valid else "invalid", subject=NoSubject,
+        )  # fmt: skip
     return DocumentCheck(valid=valid)
 
 
@@ -185,6 +194,7 @@ async def aggregate_report(conn: asyncpg.Connection, user: User, organisation_id
             "organisation",
             organisation_id,
             outcome="ok" if found else "not_found",
+            subject=NoSubject,
         )
     if found is None:
         raise ReportNotFound("No such organisation.")
@@ -211,6 +221,7 @@ async def aggregate_pdf(conn: asyncpg.Connection, user: User, organisation_id: U
             store=False,
         )
         await audit.record(
-            conn, user.actor(), "document.issue.aggregate_report", "document", stamp.document_id
-        )
+            conn, user.actor(), "document.issue.aggregate_report", "document", stamp.document_id,
+            subject=NoSubject,
+        )  # fmt: skip
     return Issued(stamp.document_id, f"oh-report-{report.as_of.isoformat()}.pdf", data, file_hash(data))

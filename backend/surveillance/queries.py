@@ -108,7 +108,7 @@ END_ENROLMENT = "UPDATE hs_enrolment SET ended_at = now() WHERE id = $1 AND ende
 # Named recall list: client administrators (their employer) and clinicians (their provider's).
 RECALLS = """
 SELECT e.id AS enrolment_id, e.programme_id, g.name AS programme_name, p.full_name, p.employee_number,
-       p.department, e.next_due_date
+       p.department, e.next_due_date, p.email
 FROM hs_enrolment e
 JOIN hs_programme g ON g.id = e.programme_id JOIN hs_person p ON p.id = e.person_id
 WHERE e.ended_at IS NULL AND g.archived_at IS NULL AND e.organisation_id = $1
@@ -449,6 +449,16 @@ async def certificate_recipients(
     conn: asyncpg.Connection, organisation_id: UUID, department: str
 ) -> list[str]:
     return [r["email"] for r in await conn.fetch(CERTIFICATE_RECIPIENTS, organisation_id, department)]
+
+
+PERSON_EMAILS = "SELECT id, email FROM hs_person WHERE id = ANY($1::uuid[])"
+
+
+async def person_emails(conn: asyncpg.Connection, person_ids: list[UUID]) -> dict[UUID, str]:
+    """Each person's e-mail address: whom the audit rows of a read name (surveillance records are
+    found in a person's access log by this address)."""
+    rows = await conn.fetch(PERSON_EMAILS, person_ids) if person_ids else []
+    return {r["id"]: r["email"] for r in rows}
 
 
 async def person_email_dob(conn: asyncpg.Connection, person_id: UUID) -> tuple[str, date, str]:

@@ -15,7 +15,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from backend.audit import service as audit
-from backend.audit.schemas import Outcome as AuditOutcome
+from backend.audit.schemas import NoSubject, Subject
 from backend.auth.schemas import Role, User
 from backend.core.config import Settings
 from backend.core.listing import ListParams
@@ -54,23 +54,26 @@ def _clinician(user: User) -> None:
         raise SurveillanceForbidden("Only clinicians record and sign surveillance checks.")
 
 
-async def _audit(
-    conn: asyncpg.Connection,
-    user: User,
-    action: str,
-    result_id: UUID,
-    *,
-    email: str | None = None,
-    outcome: AuditOutcome = "ok",
-) -> None:
-    await audit.record(
-        conn, user.actor(), action, "hs_result", result_id, subject_email=email, outcome=outcome
-    )
+async def _audit(conn: asyncpg.Connection, user: User, action: str, result_id: UUID, *, email: str) -> None:
+    """An access to one person's result, naming them (by the e-mail address of their records)."""
+    await audit.record(conn, user.actor(), action, "hs_result", result_id, subject=Subject(email=email))
+
+
+async def subject_of(conn: asyncpg.Connection, found: ResultRead) -> Subject:
+    """The person a result is about, as audit rows name them."""
+    emails = await queries.person_emails(conn, [found.person_id])
+    return Subject(email=emails[found.person_id])
+
+
+async def _audit_read(conn: asyncpg.Connection, user: User, action: str, found: ResultRead) -> None:
+    subject = await subject_of(conn, found)
+    await audit.record(conn, user.actor(), action, "hs_result", found.id, subject=subject)
 
 
 async def _not_found(conn: asyncpg.Connection, user: User, action: str, result_id: UUID) -> ResultNotFound:
-    async with conn.transaction():
-        await _audit(conn, user, action, result_id, outcome="not_found")
+    await audit.refused(
+        conn, user.actor(), action, "hs_result", result_id, outcome="not_found", subject=NoSubject
+    )
     return ResultNotFound()
 
 
@@ -306,7 +309,7 @@ async def get(conn: asyncpg.Connection, user: User, result_id: UUID) -> ResultRe
                 if found is None:
                     raise ResultNotFound()
                 view = found
-            await _audit(conn, user, "hs_result.read", result_id)
+            await _audit_read(conn, user, "hs_result.read", view)
         return view
     except ResultNotFound:
         raise await _not_found(conn, user, "hs_result.read", result_id) from None
@@ -317,7 +320,11 @@ async def list_for(
 ) -> ResultPage:
     async with conn.transaction():
         items, total = await queries.list_results(conn, scope_for(user), status, page=page)
-        await audit.record(conn, user.actor(), "hs_result.list", "hs_result", None)
+        emails = await queries.person_emails(conn, list({item.person_id for item in items}))
+        await audit.record_each(
+            conn, user.actor(), "hs_result.list", "hs_result",
+            [(item.id, Subject(email=emails[item.person_id])) for item in items],
+        )  # fmt: skip
     return ResultPage.of(items, total, page)
 
 
@@ -330,7 +337,7 @@ async def certificate_view(conn: asyncpg.Connection, user: User, result_id: UUID
             found = await queries.get_result(conn, result_id, scope_for(user))
             if found is None or found.status != "signed":
                 raise ResultNotFound()
-            await _audit(conn, user, "hs_certificate.read", result_id)
+            await _audit_read(conn, user, "hs_certificate.read", found)
         return found
     except ResultNotFound:
         raise await _not_found(conn, user, "hs_certificate.read", result_id) from None
@@ -346,8 +353,8 @@ async def letter_view(conn: asyncpg.Connection, user: User, result_id: UUID) -> 
             clinical = await queries.get_clinical(conn, result_id)
             if found is None or clinical is None or found.status != "signed":
                 raise ResultNotFound()
-            _email, dob, sex = await queries.person_email_dob(conn, found.person_id)
-            await _audit(conn, user, "hs_results_letter.read", result_id)
+            email, dob, sex = await queries.person_email_dob(conn, found.person_id)
+            await _audit(conn, user, "hs_results_letter.read", result_id, email=email)
         return LetterData(
             result=found,
             date_of_birth=dob,

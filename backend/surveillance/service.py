@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
+from backend.audit.schemas import NoSubject, Subject
 from backend.auth.schemas import Role, User
 from backend.core.clock import utc_now
 from backend.surveillance import csv_import, queries
@@ -90,7 +91,9 @@ async def create_programme(conn: asyncpg.Connection, user: User, body: Programme
             standards=standards,
             created_by=user.id,
         )
-        await audit.record(conn, user.actor(), "hs_programme.create", "hs_programme", programme.id)
+        await audit.record(
+            conn, user.actor(), "hs_programme.create", "hs_programme", programme.id, subject=NoSubject
+        )
     return programme
 
 
@@ -100,7 +103,7 @@ async def list_programmes(
     _require(user, ADMIN_ROLES, "see surveillance programmes")
     async with conn.transaction():
         found = await queries.list_programmes(conn, scope_for(user), organisation_id)
-        await audit.record(conn, user.actor(), "hs_programme.list", "hs_programme", None)
+        await audit.record(conn, user.actor(), "hs_programme.list", "hs_programme", None, subject=NoSubject)
     return found
 
 
@@ -148,7 +151,7 @@ async def _enrol_one(
         "hs_enrolment.create",
         "hs_enrolment",
         enrolment_id,
-        subject_email=body.person.email,
+        subject=Subject(email=body.person.email),
     )
     return enrolment_id
 
@@ -173,7 +176,9 @@ async def enrol_csv(conn: asyncpg.Connection, user: User, programme_id: UUID, da
         for parsed in csv_import.parse(data):
             rows.append(await _import_row(conn, user, programme, parsed))
         imported = sum(1 for r in rows if r.status == "imported")
-        await audit.record(conn, user.actor(), "hs_enrolment.import", "hs_programme", programme.id)
+        await audit.record(
+            conn, user.actor(), "hs_enrolment.import", "hs_programme", programme.id, subject=NoSubject
+        )
     return ImportReport(imported=imported, failed=len(rows) - imported, rows=rows)
 
 
@@ -199,7 +204,11 @@ async def list_enrolments(conn: asyncpg.Connection, user: User, programme_id: UU
     async with conn.transaction():
         programme = await _programme(conn, user, programme_id)
         found = await queries.list_enrolments(conn, programme.id, scope_for(user))
-        await audit.record(conn, user.actor(), "hs_enrolment.list", "hs_programme", programme.id)
+        emails = await queries.person_emails(conn, list({e.person_id for e in found}))
+        await audit.record_each(
+            conn, user.actor(), "hs_enrolment.list", "hs_enrolment",
+            [(e.id, Subject(email=emails[e.person_id])) for e in found],
+        )  # fmt: skip
     return found
 
 
@@ -210,7 +219,11 @@ async def end_enrolment(conn: asyncpg.Connection, user: User, enrolment_id: UUID
         if found is None:
             raise EnrolmentNotFound()
         await queries.end_enrolment(conn, enrolment_id)
-        await audit.record(conn, user.actor(), "hs_enrolment.end", "hs_enrolment", enrolment_id)
+        emails = await queries.person_emails(conn, [found.person_id])
+        await audit.record(
+            conn, user.actor(), "hs_enrolment.end", "hs_enrolment", enrolment_id,
+            subject=Subject(email=emails[found.person_id]),
+        )  # fmt: skip
 
 
 async def recalls(
@@ -222,7 +235,10 @@ async def recalls(
     async with conn.transaction():
         employer = await _employer_for(conn, user, organisation_id)
         rows = await queries.recalls(conn, employer, today + timedelta(days=DUE_SOON_DAYS), limit)
-        await audit.record(conn, user.actor(), "hs_recall.list", "organisation", employer)
+        await audit.record_each(
+            conn, user.actor(), "hs_recall.list", "hs_enrolment",
+            [(r["enrolment_id"], Subject(email=r["email"])) for r in rows],
+        )  # fmt: skip
     return [
         queries.recall_item(r, recall_state(r["next_due_date"], today, soon_days=DUE_SOON_DAYS)) for r in rows
     ]

@@ -13,7 +13,7 @@ import asyncpg
 
 from backend.accounts import service as accounts_service
 from backend.audit import service as audit
-from backend.audit.schemas import Outcome
+from backend.audit.schemas import NoSubject, Outcome
 from backend.auth import service as auth_service
 from backend.auth.schemas import EMPLOYER_ROLES, PROVIDER_ROLES, Role, User
 from backend.core.config import Settings
@@ -60,7 +60,7 @@ async def _use_case(
         async with conn.transaction():
             await audit.record(
                 conn, admin.actor(), action, "app_user", user_id,
-                outcome=_OUTCOME.get(error.status_code, "invalid"),
+                outcome=_OUTCOME.get(error.status_code, "invalid"), subject_user_id=user_id,
             )  # fmt: skip
         raise
 
@@ -78,7 +78,7 @@ async def list_users(conn: asyncpg.Connection, admin: User, where: UserFilter) -
     async with _use_case(conn, admin, "user.list"):
         items = await queries.list_users(conn, scope_for(admin), where)
         total = await queries.count_users(conn, scope_for(admin), where)
-        await audit.record(conn, admin.actor(), "user.list", "app_user", None)
+        await audit.record(conn, admin.actor(), "user.list", "app_user", None, subject=NoSubject)
     return UserPage(items=items, total=total, limit=where.limit, offset=where.offset)
 
 

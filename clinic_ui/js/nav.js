@@ -23,6 +23,7 @@ const LINKS = {
     ['users.html', 'Users'],
   ],
   employee: [
+    ['me.html', 'My occupational health'],
     ['acknowledge.html', 'My referrals'],
     ['measure.html', 'Measure my pulse'],
     ['surveillance.html', 'My health surveillance results'],

@@ -11,7 +11,7 @@ const HOME = {
   client_admin: 'referrals.html',
   clinician: 'triage.html',
   provider_admin: 'triage.html',
-  employee: 'acknowledge.html',
+  employee: 'me.html',
 };
 
 export function homeFor(role) {

@@ -170,6 +170,14 @@ async def test_an_interpreter_joins_the_call(
         await agents[1].frames_from(guest_id, 5)
         await agents[0].frames_from(guest_id, 5)
         assert all(a.errors == [] for a in agents)
+        # Everyone joining the employee's appointment (the interpreter too) is in their access log.
+        joins = await conn.fetch(
+            "SELECT actor_role, subject_email FROM audit_event WHERE action = 'clinic.room.join'"
+            " AND entity_id = $1",
+            appointment,
+        )
+        assert {j["actor_role"] for j in joins} >= {"employee", "system"}
+        assert {j["subject_email"] for j in joins} == {clinic.appointments[0]["employee_email"]}
     finally:
         for agent in agents:
             await agent.close()

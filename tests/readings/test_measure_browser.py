@@ -39,7 +39,7 @@ async def sign_in(page: Page, email: str) -> None:
     await page.get_by_label("Email address").fill(email)
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(re.compile(r"/(acknowledge|triage)\.html"))
+    await page.wait_for_url(re.compile(r"/(me|triage)\.html"))
 
 
 async def batches(conn: asyncpg.Connection, stream_id: uuid.UUID | None = None) -> list[int]:

@@ -303,3 +303,16 @@ async def test_bodies_that_are_not_a_form_are_422_not_500(
     assert not problems, "\n".join(problems)
     assert await referral_count(conn) == 1
     assert await conn.fetchval("SELECT version FROM referral") == 1
+
+
+async def test_a_draft_naming_nobody_yet_can_be_listed(client, conn) -> None:
+    """A list read audits each referral's person; a blank draft names nobody (and is still listed)."""
+    from tests.factories import login, make_world
+
+    world = await make_world(conn)
+    manager = await login(client, world.users["manager"])
+    created = await client.post("/api/v1/referrals", json={}, headers=manager)
+    assert created.status_code == 201, created.text
+    listed = await client.get("/api/v1/referrals", headers=manager)
+    assert listed.status_code == 200, listed.text
+    assert [r["id"] for r in listed.json()["items"]] == [created.json()["id"]]

@@ -42,7 +42,7 @@ Visit = Callable[[Page, World, str], Awaitable[None]]
 async def signed_in(page: Page, email: str) -> None:
     """Sign in and wait for the home page the sign-in sends this person to."""
     await sign_in(page, email)
-    await page.wait_for_url(re.compile(r"/(referrals|triage|acknowledge)\.html"))
+    await page.wait_for_url(re.compile(r"/(referrals|triage|acknowledge|me)\.html"))
     await expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
@@ -113,7 +113,15 @@ async def dashboard(page: Page, world: World, rid: str) -> None:
 
 async def employee_acknowledge(page: Page, world: World, rid: str) -> None:
     await signed_in(page, world.users["employee"].email)
+    await page.goto("/acknowledge.html")
+    await expect(page.get_by_role("heading", level=1)).to_be_visible()
     await expect(page.get_by_text("Loading…")).to_have_count(0)
+
+
+async def employee_home(page: Page, world: World, rid: str) -> None:
+    await signed_in(page, world.users["employee"].email)
+    await expect(page.get_by_role("heading", name="My occupational health", level=1)).to_be_visible()
+    await expect(page.get_by_role("heading", name="Who has seen my records")).to_be_visible()
 
 
 async def employee_measure(page: Page, world: World, rid: str) -> None:
@@ -134,6 +142,7 @@ VISITS: dict[str, Visit] = {
     "surveillance": surveillance,
     "dashboard": dashboard,
     "employee acknowledge": employee_acknowledge,
+    "employee my occupational health": employee_home,
     "employee measure": employee_measure,
 }
 
