@@ -9,6 +9,7 @@ the body (shown as an invitation with accept/decline) and an ``invite.ics`` atta
 from __future__ import annotations
 
 import re
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
@@ -18,6 +19,7 @@ from backend.core.config import Settings
 from backend.notify.schemas import DeliveryError, OutboxMessage
 
 TIMEOUT_S = 30.0
+_SSL_REASON = re.compile(r"\[SSL: ([A-Z0-9_]+)\]")
 _METHOD = re.compile(r"^METHOD:([A-Z]+)\r?$", re.MULTILINE)
 
 
@@ -63,7 +65,21 @@ def classify(exc: Exception) -> DeliveryError:
         return DeliveryError(f"{kind}: {exc.code} {exc.message}", permanent=exc.code >= 500)
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
         return DeliveryError("SMTP server timed out", permanent=False)
+    tls = _tls_problem(exc)
+    if tls:
+        return DeliveryError(f"SMTP TLS failed: {tls}", permanent=False)
     return DeliveryError(f"SMTP server unreachable ({type(exc).__name__})", permanent=False)
+
+
+def _tls_problem(exc: BaseException) -> str | None:
+    """The TLS failure behind a connection error (e.g. CERTIFICATE_VERIFY_FAILED), if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return str(seen.reason or type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    found = _SSL_REASON.search(str(exc))
+    return found.group(1) if found else None
 
 
 class SmtpSender:
