@@ -192,6 +192,7 @@ async function showReferral(id) {
       attachmentList(id, files),
     ),
     referral.acknowledged_at ? answered(referral) : answerForm(referral),
+    referral.acknowledged_at && arrivedByLink ? passwordOffer() : null,
   );
   return heading;
 }
