@@ -122,7 +122,16 @@ async def _pdf_body(request: Request) -> bytes:
     return data
 
 
-@router.get("/documents/{document_id}/check", response_model=DocumentCheck, responses=errors(422))
+# Public on purpose: no sign-in, and the answer is only whether the copy is genuine.
+_PUBLIC: dict[str, Any] = {"security": []}
+
+
+@router.get(
+    "/documents/{document_id}/check",
+    response_model=DocumentCheck,
+    responses=errors(422),
+    openapi_extra=_PUBLIC,
+)
 async def check_hash(document_id: UUID, conn: Conn, sha256: _SHA256) -> DocumentCheck:
     """Public, no sign-in: is a copy genuine? Give the document id and SHA-256 printed on it (or the
     file's SHA-256). The answer is only `valid` true or false, the same for an unknown id."""
@@ -132,7 +141,7 @@ async def check_hash(document_id: UUID, conn: Conn, sha256: _SHA256) -> Document
 @router.post(
     "/documents/{document_id}/check",
     response_model=DocumentCheck,
-    openapi_extra=_PDF_BODY,
+    openapi_extra={**_PDF_BODY, **_PUBLIC},
     responses=errors(413, 422),
 )
 async def check_file(document_id: UUID, request: Request, conn: Conn) -> DocumentCheck:
