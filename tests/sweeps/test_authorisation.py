@@ -192,8 +192,9 @@ class Sweep:
             expected = await self.nothing(op, caller)
             if (response.status_code, _code(response)) != expected:
                 self.found.not_like_nothing.append(
-                    f"{op.name} as {caller} on the {record.name} (outside their reach): "
-                    f"{response.status_code} {_code(response)}, for nothing {expected[0]} {expected[1]}"
+                    f"{op.name} on the {record.name} {ids}, as callers outside its reach: "
+                    f"{response.status_code} {_code(response)} (for a missing record {expected[0]} "
+                    f"{expected[1]}) as: {caller}"
                 )
 
     def targets(self, op: Operation) -> list[Record]:
@@ -203,6 +204,15 @@ class Sweep:
             if set(op.params) <= set(record.ids):
                 found.setdefault(tuple(record.ids[p] for p in op.params), record)
         return list(found.values())
+
+
+def _grouped(findings: list[str]) -> list[str]:
+    """One line per answer, naming every caller who got it."""
+    callers: dict[str, list[str]] = {}
+    for finding in findings:
+        what, caller = finding.rsplit(" as: ", 1)
+        callers.setdefault(what, []).append(caller)
+    return [f"{what} as {len(names)}: {', '.join(sorted(names))}" for what, names in callers.items()]
 
 
 def _forbidden_contacts(world: SweepWorld, manager: str) -> frozenset[str]:
@@ -256,10 +266,10 @@ async def _sweep_all(client: httpx.AsyncClient, conn: asyncpg.Connection) -> Non
     )
     for title, items in (
         ("leaks", found.leaks),
-        ("refusals unlike a missing record", found.not_like_nothing),
+        ("refusals unlike a missing record", _grouped(found.not_like_nothing)),
         ("undocumented statuses", found.undocumented),
     ):
-        for item in items[:60]:
+        for item in items[:200]:
             print(f"  {title}: {item}")
     assert not no_records, no_records
     assert len(swept) >= 40, swept

@@ -81,7 +81,7 @@ async def _employer(
                 conn,
                 employer,
                 role,
-                email=f"{key.replace('_', '.')}.{prefix}@employer.example",
+                email=f"{prefix}.{key.replace('_', '.')}@employer.example",  # none inside another
                 department=department,
                 name=f"{key.title()} {prefix.upper()}",
             )
