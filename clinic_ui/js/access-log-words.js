@@ -2,6 +2,11 @@
 
 const ACTION = {
   'access_log.read': 'Looked at this list of who has seen your records',
+  'user.create': 'Created your account',
+  'auth.login': 'Signed in',
+  'auth.link_login': 'Signed in from an e-mailed link',
+  'auth.logout': 'Signed out',
+  'auth.session.extend': 'Stayed signed in',
   'referral.create': 'Started a referral about you',
   'referral.update': 'Changed the referral about you',
   'referral.submit': 'Sent the referral about you to occupational health',
@@ -46,6 +51,27 @@ const ACTION = {
   'clinic.end': 'Ended your appointment',
 };
 
+// Steps of a referral (referral.<step>), in words.
+const STEP = {
+  triage: 'Triaged the referral about you',
+  request_info: 'Asked your manager for more information',
+  respond_info: 'Sent more information about you',
+  decline: 'Declined the referral about you',
+  book: 'Booked an appointment for you',
+  reschedule: 'Moved your appointment',
+  cancel: 'Cancelled your appointment',
+  dna: 'Recorded that you missed your appointment',
+  start: 'Started your consultation',
+  decline_assessment: 'Recorded that you did not agree to the assessment',
+  finish_consultation: 'Finished your consultation',
+  approve: 'Approved your report',
+  flag_error: 'Asked for a correction to your report',
+  withdraw_consent: 'Withheld your report',
+  request_clarification: 'Asked occupational health to clarify your report',
+  withdraw: 'Withdrew the referral about you',
+  close: 'Closed the referral about you',
+};
+
 const BY_ENTITY = {
   referral: 'the referral about you',
   hs_result: 'your health surveillance records',
@@ -60,6 +86,7 @@ const BY_ENTITY = {
 /** What happened, in words, e.g. "Read your occupational health report". */
 export function describe(entry) {
   let text = ACTION[entry.action];
+  if (!text && entry.action.startsWith('referral.')) text = STEP[entry.action.slice('referral.'.length)];
   if (!text && entry.action.startsWith('readings.')) text = 'Used your pulse readings';
   if (!text && entry.action.startsWith('document.issue')) text = 'Issued a document (PDF) about you';
   if (!text) text = `Used ${BY_ENTITY[entry.entity] || 'your records'}`;

@@ -12,7 +12,6 @@ import { reviewPanel } from '../report-review.js';
 import { announce, requireUser } from '../session.js';
 
 const view = byId('view');
-const notice = byId('notice');
 const STAGE = {
   to_review: 'Waiting for you to read it',
   approved: 'You approved it; it will be released to the people you agreed',
@@ -101,7 +100,6 @@ async function render() {
     throw e;
   });
   const waiting = reports.find((r) => r.stage === 'to_review');
-  replace(notice, waiting ? waitingNotice(waiting) : '');
   const sections = await Promise.all([
     loaded(loadAppointments, appointmentsList).then((c) => section('appointments', 'Your appointments', c)),
     waiting ? reviewPanel(waiting, { onDone: done }).then((c) => section('review', 'Your report to read first', c)) : null,
@@ -112,13 +110,13 @@ async function render() {
     loaded(() => get('/api/v1/me/access-log?limit=100'), (entries) => accessLog(entries, me))
       .then((c) => section('access', 'Who has seen my records', c)),
   ]);
-  replace(view, h('h1', {}, 'My occupational health'), sections);
+  replace(view, h('h1', {}, 'My occupational health'), waiting ? waitingNotice(waiting) : null, sections);
 }
 
 async function done(message) {
   await render();
   announce(message);
-  focusOn(byId('notice').querySelector('h2') || view.querySelector('h1'));
+  focusOn(view.querySelector('h1'));
 }
 
 async function start() {
