@@ -330,7 +330,8 @@ async def end(conn: asyncpg.Connection, seat: Seat, appointment_id: UUID) -> Non
     """Finish the appointment's call: everyone's place is closed and the clinician is free."""
     async with conn.transaction():
         session = await queries.get_session(conn, seat.session_id, lock=True)
-        appointment = await queries.get_appointment(conn, appointment_id, lock=True)
+        await room_queries.lock_call(conn, appointment_id)
+        appointment = await queries.get_appointment(conn, appointment_id)
         if session is None or appointment is None or appointment.session_id != seat.session_id:
             raise ParticipantNotFound("That appointment is not in your clinic.")
         if appointment.status not in ACTIVE_STATUSES:
@@ -401,7 +402,8 @@ async def quality(conn: asyncpg.Connection, seat: Seat, sample: dict[str, Any]) 
         call = await current_call(conn, seat)
         if call is None:
             return
-        appointment = await queries.get_appointment(conn, call, lock=True)
+        await room_queries.lock_call(conn, call)
+        appointment = await queries.get_appointment(conn, call)
         if appointment is None:
             return
         record = dict(appointment.quality)

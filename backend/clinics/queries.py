@@ -129,7 +129,10 @@ ON CONFLICT (session_id, user_id) WHERE kind = 'clinician' DO UPDATE SET display
 RETURNING {_PARTICIPANT}
 """
 GET_PARTICIPANT = f"SELECT {_PARTICIPANT} FROM clinic_participant p WHERE p.id = $1"
-LOCK_PARTICIPANT = GET_PARTICIPANT + " FOR UPDATE"
+# NO KEY UPDATE: exclusive among lockers, yet rows that merely reference the participant (the
+# activity log, signalling, the socket ledger) can still be inserted meanwhile, so the room's
+# use-cases never deadlock on those foreign-key checks.
+LOCK_PARTICIPANT = GET_PARTICIPANT + " FOR NO KEY UPDATE"
 LIST_PARTICIPANTS = f"""
 SELECT {_PARTICIPANT} FROM clinic_participant p WHERE p.appointment_id = ANY($1::uuid[])
 ORDER BY p.kind = 'guest', p.created_at, p.id

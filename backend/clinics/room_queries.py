@@ -10,6 +10,12 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
+# --- the call's appointment ---
+# The room's lock on an appointment. NO KEY UPDATE (not UPDATE): an activity-log row written by
+# another use-case that already holds a participant still gets its foreign-key check through;
+# with FOR UPDATE, ending a call while someone leaves deadlocked.
+LOCK_CALL = "SELECT id FROM appointment WHERE id = $1 FOR NO KEY UPDATE"
+
 # --- process leases ---
 BEAT = """
 INSERT INTO clinic_process (id, host, pid) VALUES ($1, $2, $3)
@@ -62,6 +68,10 @@ class PendingSignal(BaseModel):
     from_participant: UUID
     from_gen: int
     body: dict[str, Any]
+
+
+async def lock_call(conn: asyncpg.Connection, appointment_id: UUID) -> None:
+    await conn.execute(LOCK_CALL, appointment_id)
 
 
 async def beat(conn: asyncpg.Connection, process_id: UUID, *, host: str, pid: int) -> None:

@@ -7,11 +7,16 @@ from then on. The nurse leaving the clinic is shown to the employee the same way
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
 
+from backend.clinics import presence
+from backend.clinics.presence import Seat
 from tests.clinics.agents import CallAgent, Socket
 from tests.clinics.test_call import arrive, ready_clinic
 from tests.conftest import Server
@@ -117,3 +122,41 @@ async def test_nurse_leaves_the_clinic_and_the_employee_is_told(
         for agent in (nurse_agent, employee_agent):
             await agent.close()
         await employee.close()
+
+
+async def test_ending_a_call_while_someone_leaves_it_does_not_deadlock(
+    server: Server, client: httpx.AsyncClient, conn: asyncpg.Connection, db_dsn: str
+) -> None:
+    """``end`` locks the appointment, then each person's place; a leave (or a lost socket) holds a
+    place, then logs against the appointment. The appointment lock must let that log row in."""
+    clinic, nurse_token, employee_token = await ready_clinic(client, conn)
+    appointment = clinic.appointments[0]["id"]
+    nurse, employee = Socket(server.url, "nurse"), Socket(server.url, "employee")
+    welcome = await nurse.open({"clinic": clinic.session["id"], "token": nurse_token})
+    me = (await arrive(employee, employee_token, appointment))["participant"]
+    await nurse.send({"t": "admit", "participant": me})
+    await employee.expect("state", state="in_call")
+    seat = Seat(UUID(welcome["participant"]), UUID(clinic.session["id"]), None, "clinician", None, uuid4(), 1)
+    leaving, ending = await asyncpg.connect(db_dsn), await asyncpg.connect(db_dsn)
+    await ending.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    try:
+        held = leaving.transaction()
+        await held.start()
+        await leaving.execute("UPDATE clinic_participant SET gen = gen WHERE id = $1::uuid", me)  # the place
+        end = asyncio.create_task(presence.end(ending, seat, UUID(appointment)))
+        await asyncio.sleep(1.5)  # end now waits for the place (PostgreSQL looks for deadlocks after 1 s)
+        await leaving.execute(
+            "INSERT INTO call_event (appointment_id, participant_id, kind, detail)"
+            " VALUES ($1::uuid, $2::uuid, 'left', '{}')",
+            appointment,
+            me,
+        )
+        await held.commit()
+        await asyncio.wait_for(end, 10)
+    finally:
+        await leaving.close()
+        await ending.close()
+        await nurse.close()
+        await employee.close()
+    status = await conn.fetchval("SELECT status FROM appointment WHERE id = $1::uuid", appointment)
+    assert status == "completed"
