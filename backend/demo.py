@@ -13,7 +13,7 @@ domains.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +21,10 @@ import asyncpg
 
 from backend.auth import service as auth_service
 from backend.auth.schemas import Organisation, OrgKind, Role, User
+from backend.booking import diary as booking_diary
+from backend.booking import service as booking_service
+from backend.booking.calendar import UK
+from backend.booking.schemas import BookingCreate, SessionCreate, SessionRead
 from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.referrals import service as referral_service
@@ -240,7 +244,6 @@ def referral_form(employer: Employer, employee: Person, manager: Person, *, toda
 
 def _steps(target: Status) -> list[TransitionRequest]:
     """The clinician/admin actions that take a submitted referral to the target state."""
-    at = (utc_now() + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
     return {
         Status.AWAITING_TRIAGE: [],
         Status.INFO_REQUESTED: [
@@ -258,7 +261,6 @@ def _steps(target: Status) -> list[TransitionRequest]:
         ],
         Status.BOOKED: [
             TransitionRequest(action="triage", modality="phone", clinician_grade="ohn", priority="soon"),
-            TransitionRequest(action="book", appointment_at=at),
         ],
     }[target]
 
@@ -276,9 +278,38 @@ async def _referrals(
             continue
         await referral_service.submit(conn, manager, referral.id, settings)
         for step in _steps(target):
-            actor = users["admin"] if step.action == "book" else users["nurse"]
-            await referral_service.transition(conn, actor, referral.id, step)
+            await referral_service.transition(conn, users["nurse"], referral.id, step)
+        if target == Status.BOOKED:
+            await _book_demo(conn, users, referral.id, settings)
     return len(REFERRAL_PLAN)
+
+
+async def _demo_clinic(conn: asyncpg.Connection, users: dict[str, User]) -> SessionRead:
+    """A telephone clinic of the demo nurse a week ahead, planned by booking staff (once)."""
+    day = (utc_now() + timedelta(days=7)).astimezone(UK).date()
+    starts = datetime(day.year, day.month, day.day, 10, tzinfo=UK)
+    for found in await booking_diary.list_sessions(
+        conn, users["admin"], day=day, clinician_id=users["nurse"].id
+    ):
+        if found.kind == "phone":
+            return found
+    body = SessionCreate(
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        slot_minutes=30,
+        kind="phone",
+        clinician_id=users["nurse"].id,
+    )
+    return await booking_diary.plan_clinic(conn, users["admin"], body)
+
+
+async def _book_demo(
+    conn: asyncpg.Connection, users: dict[str, User], referral_id: UUID, settings: Settings
+) -> None:
+    clinic = await _demo_clinic(conn, users)
+    free = next(s for s in clinic.slots if s.appointment is None)
+    body = BookingCreate(referral_id=referral_id, slot_id=free.id)
+    await booking_service.book(conn, users["admin"], body, settings)
 
 
 async def _new_programme(conn: asyncpg.Connection, hr: User, body: ProgrammeCreate) -> Programme | None:
