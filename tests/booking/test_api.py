@@ -40,7 +40,11 @@ async def test_booking_staff_plan_clinics_of_every_kind_and_read_the_week(
     world = await make_world(conn)
     admin, nurse = await staff(client, world)
     nurse_id = str(world.users["clinician"].id)
-    site = {"kind": "on_site", "location": "Unit 4, Example Park", "employer_id": str(world.employer.id)}
+    site: dict[str, Any] = {
+        "kind": "on_site",
+        "location": "Unit 4, Example Park",
+        "employer_id": str(world.employer.id),
+    }
     planned = [
         await plan_clinic(client, admin, start_in=timedelta(days=2), clinician_id=nurse_id),
         await plan_clinic(
@@ -185,6 +189,7 @@ async def test_booking_into_a_slot_and_every_refusal(
         " WHERE recipient = $1 AND kind = 'booking.booked.referrer'",
         world.users["manager"].email,
     )
+    assert referrer is not None
     assert "Alex Example" in referrer["body"]
     assert "back pain" not in referrer["body"].lower()
     assert referrer["provider_id"] == world.provider.id
@@ -328,6 +333,7 @@ async def test_phone_and_face_to_face_messages_say_how_to_join(
         "SELECT body, calendar_ics FROM outbox_message WHERE recipient = $1 AND kind = 'booking.booked'",
         other,
     )
+    assert row is not None
     assert "Unit 4, Example Park" in row["body"]
     assert "on site" in row["body"]
     assert str(event_of(Calendar.from_ical(row["calendar_ics"]))["LOCATION"]) == "Unit 4, Example Park"
