@@ -15,7 +15,7 @@ from backend.auth.schemas import Role, User
 from backend.booking import queries
 from backend.booking.calendar import UK
 from backend.booking.errors import BookingForbidden, BookingInvalid, ClinicNotFound, ClinicOverlap
-from backend.booking.schemas import Diary, SessionCreate, SessionRead, SessionRow, SlotRead
+from backend.booking.schemas import Diary, PlanningChoices, SessionCreate, SessionRead, SessionRow, SlotRead
 from backend.booking.service import require_staff
 from backend.core.clock import utc_now
 
@@ -58,6 +58,8 @@ def _check_shape(user: User, body: SessionCreate) -> UUID:
             "A clinic ends after it starts and lasts at most 14 hours.",
             errors=_problem("ends_at", "after starts_at, within 14 hours"),
         )
+    if body.ends_at <= utc_now():
+        raise BookingInvalid("That clinic would already be over.", errors=_problem("ends_at", "in the past"))
     if body.kind in ("face_to_face", "on_site") and not body.location:
         raise BookingInvalid(
             "Give the address people should come to.", errors=_problem("location", "required")
@@ -173,3 +175,12 @@ async def week(
         )
         await audit.record(conn, user.actor(), "booking.diary.read", "clinic_session", None)
         return Diary(week_start=monday, days=days, sessions=await session_reads(conn, sessions))
+
+
+async def choices(conn: asyncpg.Connection, user: User) -> PlanningChoices:
+    """Who may run a clinic and which client employers' sites can host one (booking staff only)."""
+    require_staff(user)
+    async with conn.transaction():
+        clinicians, employers = await queries.planning_choices(conn, user.organisation_id)
+        await audit.record(conn, user.actor(), "booking.choices.read", "organisation", user.organisation_id)
+    return PlanningChoices(clinicians=clinicians, employers=employers)

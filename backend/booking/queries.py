@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from backend.booking.schemas import (
     AppointmentBrief,
     AppointmentRow,
+    Choice,
     LinkRow,
     OfferRow,
     ParticipantRow,
@@ -195,6 +196,12 @@ WITHDRAW_OFFERS = """
 UPDATE booking_offer SET withdrawn_at = now()
 WHERE ((referral_id = $1) OR (enrolment_id = $2)) AND appointment_id IS NULL AND withdrawn_at IS NULL
 """
+# Planning choices: the provider's active clinicians and its client employers.
+CLINICIANS = """
+SELECT id, coalesce(nullif(full_name, ''), email) AS name FROM app_user
+WHERE organisation_id = $1 AND role = 'clinician' AND disabled_at IS NULL ORDER BY 2, 1
+"""
+EMPLOYERS = "SELECT id, name FROM organisation WHERE provider_id = $1 AND kind = 'employer' ORDER BY name, id"
 # A surveillance recall: who is due, at which employer, for which provider.
 GET_RECALL = """
 SELECT e.id, e.organisation_id, p.email, p.full_name, p.date_of_birth, g.provider_id, e.next_due_date,
@@ -440,3 +447,10 @@ async def withdraw_offers(
 
 async def get_recall(conn: asyncpg.Connection, enrolment_id: UUID) -> RecallRow | None:
     return _one(RecallRow, await conn.fetchrow(GET_RECALL, enrolment_id))
+
+
+async def planning_choices(conn: asyncpg.Connection, provider_id: UUID) -> tuple[list[Choice], list[Choice]]:
+    return (
+        _all(Choice, await conn.fetch(CLINICIANS, provider_id)),
+        _all(Choice, await conn.fetch(EMPLOYERS, provider_id)),
+    )

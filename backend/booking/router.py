@@ -22,6 +22,7 @@ from backend.booking.schemas import (
     OfferBook,
     OfferCreate,
     OfferRead,
+    PlanningChoices,
     Reschedule,
     SessionCreate,
     SessionRead,
@@ -54,6 +55,12 @@ async def list_clinics(
 @router.get("/clinics/{clinic_id}", response_model=SessionRead, responses=errors(401, 403, 404))
 async def get_clinic(clinic_id: UUID, user: Clinical, conn: Conn) -> SessionRead:
     return await diary.get_session(conn, user, clinic_id)
+
+
+@router.get("/choices", response_model=PlanningChoices, responses=errors(401, 403))
+async def planning_choices(user: Clinical, conn: Conn) -> PlanningChoices:
+    """The provider's clinicians and client employers, for planning a clinic."""
+    return await diary.choices(conn, user)
 
 
 @router.get("/diary", response_model=Diary, responses=errors(401, 403, 422))

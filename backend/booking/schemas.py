@@ -320,6 +320,18 @@ class SessionRead(BaseModel):
     slots: list[SlotRead]
 
 
+class Choice(BaseModel):
+    id: UUID
+    name: str
+
+
+class PlanningChoices(BaseModel):
+    """Who can run a clinic (the provider's clinicians) and where on-site clinics can be held."""
+
+    clinicians: list[Choice]
+    employers: list[Choice]
+
+
 class Diary(BaseModel):
     """One week of clinics (Monday to Sunday, UK dates) with their free and booked slots."""
 

@@ -13,12 +13,13 @@ const LINKS = {
   clinician: [
     ['triage.html', 'Referral queue'],
     ['clinic.html', 'Video clinic'],
+    ['diary.html', 'Clinic diary'],
     ['pulse.html', 'Live pulse'],
     ['surveillance.html', 'Health surveillance'],
   ],
   provider_admin: [
     ['triage.html', 'Referral queue'],
-    ['clinic.html', 'Clinics'],
+    ['diary.html', 'Clinic diary'],
   ],
   employee: [
     ['acknowledge.html', 'My referrals'],

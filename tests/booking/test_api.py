@@ -80,6 +80,8 @@ async def test_booking_staff_plan_clinics_of_every_kind_and_read_the_week(
 
     assert (await refused(admin, {})).json()["code"] == "clinic_overlap"
     far = {"starts_at": "2031-03-04T09:00:00Z", "ends_at": "2031-03-04T10:00:00Z"}
+    over = {"starts_at": "2020-01-06T09:00:00Z", "ends_at": "2020-01-06T10:00:00Z"}
+    assert "ends_at" in fields(await refused(admin, over))
     assert "location" in fields(await refused(admin, {**far, "kind": "face_to_face"}))
     assert "employer_id" in fields(await refused(admin, {**far, "kind": "on_site", "location": "Site"}))
     assert "employer_id" in fields(await refused(admin, {**far, "employer_id": str(world.employer.id)}))
@@ -130,7 +132,9 @@ async def test_booking_into_a_slot_and_every_refusal(
     admin, nurse = await staff(client, world)
     referral = await triaged_referral(client, world, nurse)
     nurse_id = str(world.users["clinician"].id)
-    past = await plan_clinic(client, nurse, start_in=timedelta(hours=-2))
+    past = await plan_clinic(
+        client, nurse, start_in=timedelta(hours=-1)
+    )  # under way: its first slot has passed
     video = await plan_clinic(client, admin, start_in=timedelta(days=1), clinician_id=nurse_id)
     phone = await plan_clinic(
         client, admin, start_in=timedelta(days=1, hours=3), kind="phone", clinician_id=nurse_id
