@@ -22,9 +22,10 @@ import asyncpg
 from backend.auth import service as auth_service
 from backend.auth.schemas import Organisation, OrgKind, Role, User
 from backend.booking import diary as booking_diary
+from backend.booking import offers as booking_offers
 from backend.booking import service as booking_service
 from backend.booking.calendar import UK
-from backend.booking.schemas import BookingCreate, SessionCreate, SessionRead
+from backend.booking.schemas import BookingCreate, OfferCreate, SessionCreate, SessionRead
 from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.referrals import service as referral_service
@@ -312,6 +313,27 @@ async def _book_demo(
     await booking_service.book(conn, users["admin"], body, settings)
 
 
+async def _offer_on_site(
+    conn: asyncpg.Connection, users: dict[str, User], enrolment_id: UUID, settings: Settings
+) -> None:
+    """An on-site clinic at the employer a week and a day ahead; the overdue recall is offered its
+    slots, for the employee to choose one."""
+    day = (utc_now() + timedelta(days=8)).astimezone(UK).date()
+    starts = datetime(day.year, day.month, day.day, 10, tzinfo=UK)
+    body = SessionCreate(
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        slot_minutes=20,
+        kind="on_site",
+        location="Medical room by the loading bay, 1 Example Way (fictional)",
+        employer_id=users["hr"].organisation_id,
+        clinician_id=users["nurse"].id,
+    )
+    clinic = await booking_diary.plan_clinic(conn, users["admin"], body)
+    offer = OfferCreate(enrolment_id=enrolment_id, session_id=clinic.id)
+    await booking_offers.make_offer(conn, users["admin"], offer, settings)
+
+
 async def _new_programme(conn: asyncpg.Connection, hr: User, body: ProgrammeCreate) -> Programme | None:
     """The programme, created by the employer's HR; None when one of that name already exists."""
     if await surveillance_queries.programme_name_taken(conn, hr.organisation_id, body.name):
@@ -348,9 +370,10 @@ async def _noise(
         conn, users["hr"], programme, people["emp1"], start=today - timedelta(days=60), exposure=exposure
     )
     # Robin's baseline was due 45 days ago and has not happened: the recall list shows it overdue.
-    await _enrol(
+    overdue = await _enrol(
         conn, users["hr"], programme, people["emp2"], start=today - timedelta(days=45), exposure=exposure
     )
+    await _offer_on_site(conn, users, overdue, settings)
     performed = today - timedelta(days=14)
     draft = await surveillance_results.record(
         conn,

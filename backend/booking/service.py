@@ -1,5 +1,6 @@
-"""Booking use-cases: book a referral into a clinic slot, move it, cancel it, mark it not attended;
-the people who may join (join links, guests); and who may join, for the room.
+"""Booking use-cases: book a referral (or a surveillance recall) into a clinic slot, move it, cancel
+it; the room's questions (who may join, guests, not attending) are answered by ``people`` and
+re-exported here, so other features ask this service.
 
 Each public function owns its transaction; audit rows are written in it and messages are queued
 in it (the outbox delivers after commit). Referrals change state only through
@@ -8,44 +9,53 @@ in it (the outbox delivers after commit). Referrals change state only through
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 
-from backend.audit import service as audit
 from backend.auth import service as auth_service
 from backend.auth.schemas import Role, User
-from backend.auth.tokens import token_hash
 from backend.booking import invitations, queries
+from backend.booking.access import (
+    STAFF,
+    appointment_for_staff,
+    appointment_read,
+    audit_appointment,
+    opens_at,
+    participant_read,
+    reload,
+    require_staff,
+)
 from backend.booking.errors import (
     AppointmentClosed,
-    AppointmentNotFound,
     BookingConflict,
-    BookingForbidden,
-    JoinLinkInvalid,
     SlotInPast,
     SlotKindMismatch,
     SlotNotFound,
     SlotTaken,
 )
+from backend.booking.people import (
+    JoinTicket,
+    add_guest,
+    count_link_failure,
+    identity_code_matches,
+    invite_guest,
+    mark_dna,
+    open_join_link,
+    resend_invitation,
+    send_join_link,
+    spend_link,
+)
 from backend.booking.schemas import (
-    ACTIVE_STATUSES,
     SUITS,
     AppointmentRead,
     AppointmentRow,
     BookingCreate,
     BookingResult,
     Cancellation,
-    GuestCreate,
-    GuestInvitation,
     Invitation,
-    LinkRow,
-    ParticipantRead,
-    ParticipantRow,
     RecallRow,
     Reschedule,
     SessionRow,
@@ -56,69 +66,29 @@ from backend.core.config import Settings
 from backend.referrals import service as referral_service
 from backend.referrals.schemas import ReferralRead, TransitionRequest
 
-STAFF = frozenset({Role.clinician, Role.provider_admin})
-
-
-def require_staff(user: User) -> None:
-    if user.role not in STAFF:
-        raise BookingForbidden("Only occupational health staff (booking staff and clinicians) can do this.")
-
-
-def opens_at(starts_at: datetime, settings: Settings) -> datetime:
-    return starts_at - timedelta(minutes=settings.waiting_room_open_minutes)
-
-
-def participant_read(p: ParticipantRow) -> ParticipantRead:
-    return ParticipantRead(
-        id=p.id,
-        appointment_id=p.appointment_id,
-        kind=p.kind,
-        display_name=p.display_name,
-        guest_role=p.guest_role,
-        state=p.state,
-        arrived_at=p.arrived_at,
-        waiting_since=p.waiting_since,
-        connected=p.connection_id is not None,
-        verdict=p.verdict,
-    )
-
-
-async def appointment_for_staff(
-    conn: asyncpg.Connection, user: User, appointment_id: UUID, *, lock: bool = False
-) -> AppointmentRow:
-    require_staff(user)
-    appointment = await queries.get_appointment(conn, appointment_id, lock=lock)
-    if appointment is None or appointment.provider_id != user.organisation_id:
-        raise AppointmentNotFound()
-    return appointment
-
-
-async def reload(conn: asyncpg.Connection, appointment_id: UUID) -> AppointmentRow:
-    appointment = await queries.get_appointment(conn, appointment_id)
-    if appointment is None:
-        raise RuntimeError(f"appointment {appointment_id} vanished inside its own transaction")
-    return appointment
-
-
-async def appointment_read(
-    conn: asyncpg.Connection, a: AppointmentRow, settings: Settings
-) -> AppointmentRead:
-    participants = await queries.list_participants(conn, [a.id])
-    return AppointmentRead(
-        **a.model_dump(
-            exclude={
-                "organisation_id",
-                "provider_id",
-                "employee_birth_date",
-                "employee_phone",
-                "referrer_email",
-                "identity_code_hash",
-                "employee_user_id",
-            }
-        ),
-        opens_at=opens_at(a.starts_at, settings),
-        participants=[participant_read(p) for p in participants],
-    )
+__all__ = [
+    "STAFF",
+    "JoinTicket",
+    "appointment_for_staff",
+    "appointment_read",
+    "book",
+    "cancel",
+    "count_link_failure",
+    "get_appointment",
+    "identity_code_matches",
+    "invite_guest",
+    "mark_dna",
+    "move",
+    "open_join_link",
+    "opens_at",
+    "participant_read",
+    "place_recall",
+    "place_referral",
+    "require_staff",
+    "reschedule",
+    "resend_invitation",
+    "spend_link",
+]
 
 
 async def free_slot(
@@ -204,7 +174,7 @@ async def _welcome(
         user_id=employee_user,
         display_name=appointment.employee_name,
     )
-    sent, url = await _links(conn, employee, appointment, settings)
+    sent, url = await send_join_link(conn, employee, appointment, settings)
     await invitations.tell_employee(conn, "booked", appointment, settings=settings, url=url)
     await invitations.tell_referrer(conn, "booked", appointment)
     await queries.insert_call_event(
@@ -215,16 +185,6 @@ async def _welcome(
         detail={"slot_starts_at": appointment.starts_at.isoformat()},
     )
     return sent
-
-
-async def _links(
-    conn: asyncpg.Connection, employee: ParticipantRow, appointment: AppointmentRow, settings: Settings
-) -> tuple[list[Invitation], str | None]:
-    if appointment.kind != "video":
-        return [], None
-    token, invitation = await invitations.issue_link(conn, employee.id, appointment, settings)
-    await invitations.send_code(conn, appointment)
-    return [invitation], invitations.join_url(settings, token)
 
 
 async def place_referral(
@@ -297,18 +257,6 @@ async def place_recall(
     )
 
 
-async def _audit(conn: asyncpg.Connection, user: User, action: str, appointment: AppointmentRow) -> None:
-    await audit.record(
-        conn,
-        user.actor(),
-        action,
-        "appointment",
-        appointment.id,
-        subject_user_id=appointment.employee_user_id,
-        subject_email=appointment.employee_email,
-    )
-
-
 async def book(
     conn: asyncpg.Connection, user: User, body: BookingCreate, settings: Settings
 ) -> BookingResult:
@@ -323,7 +271,7 @@ async def book(
         if body.interpreter is not None:
             _, guest = await add_guest(conn, user, appointment, body.interpreter, settings)
             sent.append(guest)
-        await _audit(conn, user, "booking.appointment.book", appointment)
+        await audit_appointment(conn, user, "booking.appointment.book", appointment)
         read = await appointment_read(conn, appointment, settings)
     return BookingResult(appointment=read, invitations=sent)
 
@@ -354,7 +302,7 @@ async def move(
     await queries.revoke_appointment_links(conn, appointment.id)
     moved = await reload(conn, appointment.id)
     employee = next(p for p in await queries.list_participants(conn, [moved.id]) if p.kind == "employee")
-    sent, url = await _links(conn, employee, moved, settings)
+    sent, url = await send_join_link(conn, employee, moved, settings)
     await invitations.tell_employee(conn, "rescheduled", moved, settings=settings, url=url)
     await invitations.tell_referrer(conn, "rescheduled", moved)
     await queries.insert_call_event(
@@ -373,7 +321,7 @@ async def reschedule(
     async with conn.transaction():
         appointment = await appointment_for_staff(conn, user, appointment_id, lock=True)
         moved, sent = await move(conn, user, appointment, slot_id=body.slot_id, settings=settings)
-        await _audit(conn, user, "booking.appointment.reschedule", moved)
+        await audit_appointment(conn, user, "booking.appointment.reschedule", moved)
         read = await appointment_read(conn, moved, settings)
     return BookingResult(appointment=read, invitations=sent)
 
@@ -405,7 +353,7 @@ async def cancel(
         await queries.insert_call_event(
             conn, appointment.id, kind="cancelled", actor_id=user.id, detail={"reason": body.reason or ""}
         )
-        await _audit(conn, user, "booking.appointment.cancel", cancelled)
+        await audit_appointment(conn, user, "booking.appointment.cancel", cancelled)
         return await appointment_read(conn, cancelled, settings)
 
 
@@ -414,154 +362,5 @@ async def get_appointment(
 ) -> AppointmentRead:
     async with conn.transaction():
         appointment = await appointment_for_staff(conn, user, appointment_id)
-        await _audit(conn, user, "booking.appointment.read", appointment)
+        await audit_appointment(conn, user, "booking.appointment.read", appointment)
         return await appointment_read(conn, appointment, settings)
-
-
-async def resend_invitation(
-    conn: asyncpg.Connection, user: User, appointment_id: UUID, settings: Settings
-) -> BookingResult:
-    """A new link (and code) for the employee; earlier unused links stop working."""
-    async with conn.transaction():
-        appointment = await appointment_for_staff(conn, user, appointment_id, lock=True)
-        if appointment.status not in ACTIVE_STATUSES:
-            raise AppointmentClosed()
-        if appointment.kind != "video":
-            raise BookingConflict("Only video appointments have join links.")
-        employee = next(
-            p for p in await queries.list_participants(conn, [appointment_id]) if p.kind == "employee"
-        )
-        sent, url = await _links(conn, employee, appointment, settings)
-        await invitations.tell_employee(conn, "booked", appointment, settings=settings, url=url)
-        await queries.insert_call_event(
-            conn,
-            appointment_id,
-            kind="invited",
-            actor_id=user.id,
-            participant_id=employee.id,
-            detail={"resent": True},
-        )
-        await _audit(conn, user, "booking.invitation.resend", appointment)
-        read = await appointment_read(conn, appointment, settings)
-    return BookingResult(appointment=read, invitations=sent)
-
-
-async def add_guest(
-    conn: asyncpg.Connection, user: User, appointment: AppointmentRow, body: GuestCreate, settings: Settings
-) -> tuple[GuestInvitation, Invitation]:
-    guest = await queries.insert_participant(
-        conn,
-        session_id=appointment.session_id,
-        appointment_id=appointment.id,
-        kind="guest",
-        display_name=body.name.strip(),
-        guest_role=body.role,
-    )
-    url, invitation = await invitations.invite_guest(
-        conn, guest.id, name=guest.display_name, email=body.email, appointment=appointment, settings=settings
-    )
-    await queries.insert_call_event(
-        conn,
-        appointment.id,
-        kind="invited",
-        actor_id=user.id,
-        participant_id=guest.id,
-        detail={"role": body.role},
-    )
-    return GuestInvitation(
-        participant=participant_read(guest), url=url, expires_at=invitation.expires_at
-    ), invitation
-
-
-async def invite_guest(
-    conn: asyncpg.Connection, user: User, appointment_id: UUID, body: GuestCreate, settings: Settings
-) -> tuple[GuestInvitation, ParticipantRow]:
-    """Invite an interpreter or companion: a single-use link for them (e-mailed when an address is given).
-    The new participant is returned too, for the room to announce."""
-    async with conn.transaction():
-        appointment = await appointment_for_staff(conn, user, appointment_id, lock=True)
-        if appointment.status not in ACTIVE_STATUSES:
-            raise AppointmentClosed()
-        found, _ = await add_guest(conn, user, appointment, body, settings)
-        await _audit(conn, user, "booking.guest.invite", appointment)
-        row = await queries.get_participant(conn, found.participant.id)
-    if row is None:
-        raise RuntimeError("a new guest vanished inside its own transaction")
-    return found, row
-
-
-async def mark_dna(
-    conn: asyncpg.Connection, user: User, appointment_id: UUID, settings: Settings
-) -> AppointmentRead:
-    """Did not attend: referral -> DNA, everyone's place closed, the referrer told the same day."""
-    async with conn.transaction():
-        appointment = await appointment_for_staff(conn, user, appointment_id, lock=True)
-        if appointment.status != "booked":
-            raise BookingConflict(
-                "Only a booked appointment that has not started can be marked as not attended."
-            )
-        if utc_now() < appointment.starts_at:
-            raise BookingConflict("An appointment can be marked as not attended only once its time has come.")
-        if appointment.referral_id is not None:
-            await referral_service.apply_transition(
-                conn, user, appointment.referral_id, TransitionRequest(action="mark_dna")
-            )
-        await queries.set_dna(conn, appointment_id)
-        for p in await queries.list_participants(conn, [appointment_id]):
-            await queries.set_state(conn, p.id, "dna")
-        await queries.insert_call_event(conn, appointment_id, kind="dna", actor_id=user.id)
-        await invitations.tell_referrer_dna(conn, appointment)
-        await _audit(conn, user, "booking.appointment.dna", appointment)
-        return await appointment_read(conn, await reload(conn, appointment_id), settings)
-
-
-# --- who may join (asked by the room) ---
-
-
-@dataclass(frozen=True)
-class JoinTicket:
-    """A valid, unspent join link: whose place it opens, in which appointment."""
-
-    link: LinkRow
-    participant: ParticipantRow
-    appointment: AppointmentRow
-
-
-async def open_join_link(conn: asyncpg.Connection, token: str) -> JoinTicket:
-    """In the caller's transaction (locks the link): who this link lets in, else 404/409."""
-    link = await queries.lock_link(conn, token_hash(token))
-    if (
-        link is None
-        or link.used_at
-        or link.revoked_at
-        or link.expires_at <= utc_now()
-        or link.failures >= invitations.MAX_IDENTITY_FAILURES
-    ):
-        raise JoinLinkInvalid("This link has already been used or has expired. Ask for a new one.")
-    participant = await queries.get_participant(conn, link.participant_id)
-    appointment = None
-    if participant is not None and participant.appointment_id is not None:
-        appointment = await queries.get_appointment(conn, participant.appointment_id)
-    if participant is None or appointment is None:
-        raise JoinLinkInvalid("This link has already been used or has expired. Ask for a new one.")
-    if appointment.status not in ACTIVE_STATUSES:
-        raise AppointmentClosed("This appointment has ended or was cancelled.")
-    return JoinTicket(link, participant, appointment)
-
-
-async def spend_link(conn: asyncpg.Connection, ticket: JoinTicket, *, user_id: UUID | None) -> None:
-    """The link is used up (in the caller's transaction); the employee's account is remembered."""
-    await queries.use_link(conn, ticket.link.id)
-    if user_id is not None and ticket.participant.kind == "employee":
-        await queries.set_employee_user(conn, ticket.appointment.id, user_id)
-
-
-async def count_link_failure(conn: asyncpg.Connection, ticket: JoinTicket) -> int:
-    """One more wrong identity answer on this link; how many tries are left."""
-    return invitations.MAX_IDENTITY_FAILURES - await queries.link_failure(conn, ticket.link.id)
-
-
-def identity_code_matches(appointment: AppointmentRow, code: str) -> bool:
-    if appointment.identity_code_hash is None:
-        return False
-    return hmac.compare_digest(invitations.code_hash(appointment.id, code), appointment.identity_code_hash)

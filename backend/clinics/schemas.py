@@ -86,7 +86,7 @@ class RoomEntry(BaseModel):
 
     participant: UUID
     appointment: UUID
-    referral: UUID
+    referral: UUID | None
     kind: ParticipantKind
     name: str
     guest_role: GuestRole | None

@@ -13,13 +13,13 @@ const LINKS = {
   clinician: [
     ['triage.html', 'Referral queue'],
     ['clinic.html', 'Video clinic'],
-    ['diary.html', 'Clinic diary'],
+    ['diary.html', 'Diary'],
     ['pulse.html', 'Live pulse'],
     ['surveillance.html', 'Health surveillance'],
   ],
   provider_admin: [
     ['triage.html', 'Referral queue'],
-    ['diary.html', 'Clinic diary'],
+    ['diary.html', 'Diary'],
   ],
   employee: [
     ['acknowledge.html', 'My referrals'],

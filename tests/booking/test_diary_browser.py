@@ -46,7 +46,7 @@ async def test_booking_staff_plan_a_clinic_and_book_a_referral_in_the_diary(
 
     await sign_in(page, world.users["provider_admin"].email)
     await page.wait_for_url(re.compile(r"/triage\.html"))
-    await page.get_by_role("link", name="Clinic diary").click()
+    await page.get_by_role("link", name="Diary", exact=True).click()
     heading = page.get_by_role("heading", name=re.compile(r"^Clinic diary: week of "), level=1)
     await expect(heading).to_be_focused()
     problems += await violations(page)
