@@ -84,6 +84,27 @@ async def test_booking_staff_plan_a_clinic_and_book_a_referral_in_the_diary(
     status = await conn.fetchval("SELECT status FROM referral WHERE id = $1::uuid", referral["id"])
     assert status == "BOOKED"
     assert await conn.fetchval("SELECT count(*) FROM appointment WHERE status = 'booked'") == 1
+
+    # Move it to the other slot, then cancel it: the slot is free again and the referral awaits booking.
+    await page.get_by_role("button", name="Move Alex Example's appointment").click()
+    await expect(page.locator("#diary-moving")).to_be_focused()
+    await page.get_by_role("button", name=re.compile(r"^Move here at 09:30 ")).click()
+    await expect(result).to_contain_text("Moved Alex Example's appointment to 09:30")
+    moved_to = await conn.fetchval(
+        "SELECT to_char(sl.starts_at AT TIME ZONE 'Europe/London', 'HH24:MI') FROM appointment a"
+        " JOIN clinic_slot sl ON sl.id = a.slot_id WHERE a.status = 'booked'"
+    )
+    assert moved_to == "09:30"
+    await page.get_by_role("button", name="Cancel Alex Example's appointment").click()
+    await expect(
+        page.get_by_role("heading", name=re.compile(r"^Cancel Alex Example's"), level=2)
+    ).to_be_focused()
+    problems += await violations(page)
+    await page.get_by_role("button", name="Cancel the appointment").click()
+    await expect(result).to_contain_text("The slot is free again")
+    await expect(page.get_by_role("button", name=re.compile(r"^Book at "))).to_have_count(2)
+    status = await conn.fetchval("SELECT status FROM referral WHERE id = $1::uuid", referral["id"])
+    assert status == "AWAITING_BOOKING"
     overflow = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not overflow, "the diary is wider than the screen"
     assert not problems, "\n".join(problems)
