@@ -250,7 +250,7 @@ def my_booking(a: AppointmentRow, offer_id: UUID | None, settings: Settings) -> 
         status=a.status,
         how_to_join=invitations.how_to_join(a, url=None),
         location=a.location if a.kind in ("face_to_face", "on_site") else None,
-        join_url=invitations.join_url(settings) if a.kind == "video" else None,
+        join_url=f"{invitations.join_url(settings)}#appointment={a.id}" if a.kind == "video" else None,
         calendar_url=f"/api/v1/booking/appointments/{a.id}/calendar.ics",
         can_reschedule=a.status == "booked" and offer_id is not None and utc_now() < until,
         reschedule_until=until,
@@ -276,6 +276,9 @@ async def my_appointments(conn: asyncpg.Connection, user: User, settings: Settin
         found = await queries.employee_appointments(
             conn, user.id, email=user.email, organisation_id=user.organisation_id
         )
+        for a in found:  # signed in with the address it was booked for: their place is theirs
+            if a.employee_user_id is None and a.status == "booked":
+                await queries.claim_place(conn, a.id, user.id)
         await audit.record(
             conn, user.actor(), "booking.appointment.list_own", "appointment", None, subject_user_id=user.id
         )

@@ -133,6 +133,10 @@ WHERE id = $1
 """
 SET_DNA = "UPDATE appointment SET status = 'dna', dna_at = now() WHERE id = $1"
 SET_EMPLOYEE_USER = "UPDATE appointment SET employee_user_id = $2 WHERE id = $1 AND employee_user_id IS NULL"
+# A signed-in employee whose e-mail the appointment was booked for takes their place in it.
+CLAIM_PLACE = """
+UPDATE clinic_participant SET user_id = $2 WHERE appointment_id = $1 AND kind = 'employee' AND user_id IS NULL
+"""
 SET_IDENTITY_CODE = "UPDATE appointment SET identity_code_hash = $2 WHERE id = $1"
 DUE_REMINDERS = f"""
 SELECT {_APPOINTMENT} {_APPOINTMENT_FROM}
@@ -330,6 +334,11 @@ async def set_dna(conn: asyncpg.Connection, appointment_id: UUID) -> None:
 
 async def set_employee_user(conn: asyncpg.Connection, appointment_id: UUID, user_id: UUID) -> None:
     await conn.execute(SET_EMPLOYEE_USER, appointment_id, user_id)
+
+
+async def claim_place(conn: asyncpg.Connection, appointment_id: UUID, user_id: UUID) -> None:
+    await conn.execute(SET_EMPLOYEE_USER, appointment_id, user_id)
+    await conn.execute(CLAIM_PLACE, appointment_id, user_id)
 
 
 async def set_identity_code(conn: asyncpg.Connection, appointment_id: UUID, code_hash: bytes) -> None:

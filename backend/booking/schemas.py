@@ -421,7 +421,9 @@ class MyBooking(BaseModel):
     status: AppointmentStatus
     how_to_join: str
     location: str | None
-    join_url: str | None
+    join_url: str | None = Field(
+        description="Video: the join page for this appointment (signed in; the e-mailed link works too)"
+    )
     calendar_url: str
     can_reschedule: bool
     reschedule_until: AwareDatetime

@@ -12,7 +12,7 @@ import httpx
 from icalendar import Calendar
 
 from tests.booking.helpers import plan_clinic
-from tests.clinics.helpers import triaged_referral
+from tests.clinics.helpers import make_clinic, triaged_referral
 from tests.factories import World, login, make_world
 
 EMPLOYEE = "alex.example@employer.example"
@@ -197,3 +197,25 @@ async def test_a_surveillance_recall_is_self_booked_into_an_on_site_clinic(
         "SELECT body FROM outbox_message WHERE recipient = $1 AND kind = 'booking.booked'", EMPLOYEE
     )
     assert "on site" in body
+
+
+async def test_a_signed_in_employee_sees_their_appointment_and_can_join_it(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    clinic = await make_clinic(client, conn)
+    appointment = clinic.appointments[0]["id"]
+    # Booked before the employee had an account: their place is not yet linked to one.
+    await conn.execute(
+        "UPDATE clinic_participant SET user_id = NULL WHERE appointment_id = $1::uuid", appointment
+    )
+    await conn.execute("UPDATE appointment SET employee_user_id = NULL WHERE id = $1::uuid", appointment)
+    employee = await login(client, clinic.world.users["employee"])
+    before = await client.get(f"/api/v1/clinics/appointments/{appointment}/mine", headers=employee)
+    assert before.status_code == 404
+    mine = (await client.get("/api/v1/booking/appointments/mine", headers=employee)).json()
+    assert [a["id"] for a in mine] == [appointment]
+    assert mine[0]["join_url"].endswith(f"/join.html#appointment={appointment}")
+    assert mine[0]["can_reschedule"] is False  # booked by OH: they ask OH to move it
+    assert "video" in mine[0]["how_to_join"]
+    after = await client.get(f"/api/v1/clinics/appointments/{appointment}/mine", headers=employee)
+    assert after.status_code == 200, after.text
