@@ -13,7 +13,7 @@ domains.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +22,11 @@ import asyncpg
 from backend import demo_cohort
 from backend.auth import service as auth_service
 from backend.auth.schemas import Organisation, OrgKind, Role, User
+from backend.booking import diary as booking_diary
+from backend.booking import offers as booking_offers
+from backend.booking import service as booking_service
+from backend.booking.calendar import UK
+from backend.booking.schemas import BookingCreate, OfferCreate, SessionCreate, SessionRead
 from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.referrals import service as referral_service
@@ -250,7 +255,6 @@ def referral_form(employer: Employer, employee: Person, manager: Person, *, toda
 
 def _steps(target: Status) -> list[TransitionRequest]:
     """The clinician/admin actions that take a submitted referral to the target state."""
-    at = (utc_now() + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
     return {
         Status.AWAITING_TRIAGE: [],
         Status.INFO_REQUESTED: [
@@ -268,7 +272,6 @@ def _steps(target: Status) -> list[TransitionRequest]:
         ],
         Status.BOOKED: [
             TransitionRequest(action="triage", modality="phone", clinician_grade="ohn", priority="soon"),
-            TransitionRequest(action="book", appointment_at=at),
         ],
     }[target]
 
@@ -286,9 +289,59 @@ async def _referrals(
             continue
         await referral_service.submit(conn, manager, referral.id, settings)
         for step in _steps(target):
-            actor = users["admin"] if step.action == "book" else users["nurse"]
-            await referral_service.transition(conn, actor, referral.id, step)
+            await referral_service.transition(conn, users["nurse"], referral.id, step)
+        if target == Status.BOOKED:
+            await _book_demo(conn, users, referral.id, settings)
     return len(REFERRAL_PLAN)
+
+
+async def _demo_clinic(conn: asyncpg.Connection, users: dict[str, User]) -> SessionRead:
+    """A telephone clinic of the demo nurse a week ahead, planned by booking staff (once)."""
+    day = (utc_now() + timedelta(days=7)).astimezone(UK).date()
+    starts = datetime(day.year, day.month, day.day, 10, tzinfo=UK)
+    for found in await booking_diary.list_sessions(
+        conn, users["admin"], day=day, clinician_id=users["nurse"].id
+    ):
+        if found.kind == "phone":
+            return found
+    body = SessionCreate(
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        slot_minutes=30,
+        kind="phone",
+        clinician_id=users["nurse"].id,
+    )
+    return await booking_diary.plan_clinic(conn, users["admin"], body)
+
+
+async def _book_demo(
+    conn: asyncpg.Connection, users: dict[str, User], referral_id: UUID, settings: Settings
+) -> None:
+    clinic = await _demo_clinic(conn, users)
+    free = next(s for s in clinic.slots if s.appointment is None)
+    body = BookingCreate(referral_id=referral_id, slot_id=free.id)
+    await booking_service.book(conn, users["admin"], body, settings)
+
+
+async def _offer_on_site(
+    conn: asyncpg.Connection, users: dict[str, User], enrolment_id: UUID, settings: Settings
+) -> None:
+    """An on-site clinic at the employer a week and a day ahead; the overdue recall is offered its
+    slots, for the employee to choose one."""
+    day = (utc_now() + timedelta(days=8)).astimezone(UK).date()
+    starts = datetime(day.year, day.month, day.day, 10, tzinfo=UK)
+    body = SessionCreate(
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        slot_minutes=20,
+        kind="on_site",
+        location="Medical room by the loading bay, 1 Example Way (fictional)",
+        employer_id=users["hr"].organisation_id,
+        clinician_id=users["nurse"].id,
+    )
+    clinic = await booking_diary.plan_clinic(conn, users["admin"], body)
+    offer = OfferCreate(enrolment_id=enrolment_id, session_id=clinic.id)
+    await booking_offers.make_offer(conn, users["admin"], offer, settings)
 
 
 async def _new_programme(conn: asyncpg.Connection, hr: User, body: ProgrammeCreate) -> Programme | None:
@@ -327,9 +380,10 @@ async def _noise(
         conn, users["hr"], programme, people["emp1"], start=today - timedelta(days=60), exposure=exposure
     )
     # Robin's baseline was due 45 days ago and has not happened: the recall list shows it overdue.
-    await _enrol(
+    overdue = await _enrol(
         conn, users["hr"], programme, people["emp2"], start=today - timedelta(days=45), exposure=exposure
     )
+    await _offer_on_site(conn, users, overdue, settings)
     performed = today - timedelta(days=14)
     draft = await surveillance_results.record(
         conn,

@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from backend.accounts.router import router as accounts_router
 from backend.auth.router import router as auth_router
+from backend.booking.router import router as booking_router
 from backend.clinics import runtime as clinics_runtime
 from backend.clinics.router import router as clinics_router
 from backend.clinics.ws import router as clinics_ws_router
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(referrals_router)
     app.include_router(readings_router)
     app.include_router(readings_ws_router)
+    app.include_router(booking_router)
     app.include_router(clinics_router)
     app.include_router(clinics_ws_router)
     app.include_router(surveillance_router)

@@ -5,7 +5,10 @@ Each error has a stable ``code``; the WebSocket reports the same codes in its ``
 
 from __future__ import annotations
 
+from backend.booking.errors import AppointmentClosed, AppointmentNotFound, JoinLinkInvalid, SlotNotFound
 from backend.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound, RateLimited, Unavailable
+
+__all__ = ["AppointmentClosed", "AppointmentNotFound", "JoinLinkInvalid", "SlotNotFound"]
 
 
 class ClinicNotFound(NotFound):
@@ -13,24 +16,9 @@ class ClinicNotFound(NotFound):
     title = "Clinic session not found"
 
 
-class SlotNotFound(NotFound):
-    code = "slot_not_found"
-    title = "Slot not found"
-
-
-class AppointmentNotFound(NotFound):
-    code = "appointment_not_found"
-    title = "Appointment not found"
-
-
 class ParticipantNotFound(NotFound):
     code = "participant_not_found"
     title = "Not in this waiting room"
-
-
-class JoinLinkInvalid(NotFound):
-    code = "join_link_invalid"
-    title = "This link is not valid"
 
 
 class ClinicForbidden(Forbidden):
@@ -52,19 +40,9 @@ class ClinicConflict(Conflict):
     title = "Not allowed in the current state"
 
 
-class SlotTaken(Conflict):
-    code = "slot_taken"
-    title = "That slot is already booked"
-
-
 class RoomNotOpen(Conflict):
     code = "room_not_open"
     title = "The waiting room is not open yet"
-
-
-class AppointmentClosed(Conflict):
-    code = "appointment_closed"
-    title = "This appointment has ended"
 
 
 class ConsentRequired(Conflict):

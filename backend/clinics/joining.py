@@ -1,5 +1,6 @@
 """Joining an appointment: join links (single use, identity checked), the caller's own view of
-their appointment, and the employee's consent to a video assessment.
+their appointment, and the employee's consent to a video assessment. Who a link lets in is
+booking's answer (``backend.booking.service.open_join_link``).
 
 Each public function owns its transaction; the link is spent in the same transaction that issues
 the session, and a wrong answer is counted (committed) before the refusal is raised.
@@ -7,7 +8,6 @@ the session, and a wrong answer is counted (committed) before the refusal is rai
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -18,22 +18,16 @@ from backend.audit import service as audit
 from backend.auth import service as auth_service
 from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
-from backend.clinics import invitations, queries
-from backend.clinics.errors import (
-    AppointmentClosed,
-    AppointmentNotFound,
-    IdentityMismatch,
-    JoinLinkInvalid,
-    RoomNotOpen,
-)
-from backend.clinics.invitations import UK
+from backend.booking import service as booking_service
+from backend.booking.calendar import UK
+from backend.clinics import queries
+from backend.clinics.errors import AppointmentClosed, AppointmentNotFound, IdentityMismatch, RoomNotOpen
 from backend.clinics.schemas import (
     ACTIVE_STATUSES,
     AppointmentRow,
     JoinPreview,
     JoinRequest,
     JoinResult,
-    LinkRow,
     MyAppointment,
     ParticipantRow,
 )
@@ -55,31 +49,11 @@ def opens_at(starts_at: datetime, settings: Settings) -> datetime:
     return starts_at - timedelta(minutes=settings.waiting_room_open_minutes)
 
 
-async def _open_link(conn: asyncpg.Connection, token: str) -> tuple[LinkRow, ParticipantRow, AppointmentRow]:
-    link = await queries.lock_link(conn, token_hash(token))
-    if (
-        link is None
-        or link.used_at
-        or link.revoked_at
-        or link.expires_at <= utc_now()
-        or link.failures >= invitations.MAX_IDENTITY_FAILURES
-    ):
-        raise JoinLinkInvalid("This link has already been used or has expired. Ask for a new one.")
-    participant = await queries.get_participant(conn, link.participant_id, lock=True)
-    appointment = None
-    if participant is not None and participant.appointment_id is not None:
-        appointment = await queries.get_appointment(conn, participant.appointment_id)
-    if participant is None or appointment is None:
-        raise JoinLinkInvalid("This link has already been used or has expired. Ask for a new one.")
-    if appointment.status not in ACTIVE_STATUSES:
-        raise AppointmentClosed("This appointment has ended or was cancelled.")
-    return link, participant, appointment
-
-
 async def preview_link(conn: asyncpg.Connection, token: str, settings: Settings) -> JoinPreview:
     """What the link is for and when the room opens; the link is not spent."""
     async with conn.transaction():
-        _, participant, appointment = await _open_link(conn, token)
+        ticket = await booking_service.open_join_link(conn, token)
+        participant, appointment = ticket.participant, ticket.appointment
     opening = opens_at(appointment.starts_at, settings)
     return JoinPreview(
         kind=participant.kind,
@@ -94,10 +68,8 @@ async def preview_link(conn: asyncpg.Connection, token: str, settings: Settings)
 def _identity_ok(appointment: AppointmentRow, body: JoinRequest) -> bool:
     if body.date_of_birth is not None and appointment.employee_birth_date is not None:
         return body.date_of_birth == appointment.employee_birth_date
-    if body.code and appointment.identity_code_hash is not None:
-        return hmac.compare_digest(
-            invitations.code_hash(appointment.id, body.code), appointment.identity_code_hash
-        )
+    if body.code:
+        return booking_service.identity_code_matches(appointment, body.code)
     return False
 
 
@@ -108,7 +80,8 @@ async def join(
     mismatch = False
     issued: IssuedSession | None = None
     async with conn.transaction():
-        link, participant, appointment = await _open_link(conn, body.token)
+        ticket = await booking_service.open_join_link(conn, body.token)
+        participant, appointment = ticket.participant, ticket.appointment
         opening = opens_at(appointment.starts_at, settings)
         if utc_now() < opening:
             raise RoomNotOpen(
@@ -116,19 +89,18 @@ async def join(
                 f"{opening.astimezone(UK):%d %B %Y}. Come back then with this link."
             )
         if participant.kind == "employee" and not _identity_ok(appointment, body):
-            failures = await queries.link_failure(conn, link.id)
+            left = await booking_service.count_link_failure(conn, ticket)
             mismatch = True
         elif participant.kind == "employee":
             result, issued = await _join_employee(conn, participant, appointment, settings)
         else:
             result, issued = await _join_guest(conn, participant, appointment, body.name)
         if not mismatch:
-            await queries.use_link(conn, link.id)
+            await booking_service.spend_link(conn, ticket, user_id=issued.user.id if issued else None)
             await queries.insert_call_event(
                 conn, appointment.id, participant.id, participant.user_id, "link_used", {}
             )
     if mismatch:  # the failure is committed first, so it counts
-        left = invitations.MAX_IDENTITY_FAILURES - failures
         raise IdentityMismatch(
             "Those details do not match our records. Check your date of birth, or use the code we sent you."
             + (tries_left(left) if left > 0 else " This link is now locked; ask for a new one."),

@@ -18,6 +18,7 @@ import asyncpg
 from backend.audit import service as audit
 from backend.audit.schemas import Actor, AuditSubject, NoSubject, Subject
 from backend.auth.schemas import Role
+from backend.booking import service as booking_service
 from backend.clinics import events, queries, room_queries
 from backend.clinics.errors import (
     AppointmentClosed,
@@ -105,8 +106,8 @@ async def _room_subject(conn: asyncpg.Connection, row: ParticipantRow) -> AuditS
     """Whom joining a room is about: the employee of an appointment (whoever joins it), else the
     person joining a clinic session."""
     if row.appointment_id is not None:
-        for _id, user_id, email in await queries.appointment_subjects(conn, [row.appointment_id]):
-            return Subject(user_id=user_id, email=email)
+        for _id, subject in await booking_service.appointment_subjects(conn, [row.appointment_id]):
+            return subject
     return Subject(user_id=row.user_id) if row.user_id else NoSubject
 
 

@@ -1,5 +1,6 @@
-"""Every SQL statement touching clinic sessions, slots, appointments, participants, join links,
-signalling rows and the call activity log. Values only ever travel as $n parameters."""
+"""The virtual room's SQL: what it reads of clinics and appointments (planned and booked by
+``backend.booking``), presence of participants, admission and the end of calls, signalling rows
+and the call activity log. Values only ever travel as $n parameters."""
 
 from __future__ import annotations
 
@@ -12,29 +13,28 @@ import asyncpg
 from pydantic import BaseModel
 
 from backend.clinics.schemas import (
-    AppointmentBrief,
     AppointmentRow,
     CallEventRow,
-    LinkRow,
     PaceRow,
     ParticipantRow,
     RoomEntry,
     SessionRow,
-    SlotRow,
 )
 
 M = TypeVar("M", bound=BaseModel)
 
 _SESSION = """
 s.id, s.provider_id, s.clinician_id, coalesce(nullif(u.full_name, ''), u.email) AS clinician_name,
-s.session_date, s.starts_at, s.ends_at, s.modality, s.slot_minutes, s.location, s.active_appointment_id,
-s.cancelled_at
+s.session_date, s.starts_at, s.ends_at, s.kind, s.slot_minutes, s.location, s.employer_id,
+s.active_appointment_id, s.cancelled_at
 """
 _APPOINTMENT = """
-a.id, a.session_id, a.slot_id, a.referral_id, a.organisation_id, s.provider_id, s.clinician_id,
-coalesce(nullif(u.full_name, ''), u.email) AS clinician_name, s.modality, sl.starts_at, sl.ends_at,
-a.employee_email, a.employee_name, a.employee_birth_date, a.employee_phone, a.referrer_email, a.status,
-a.identity_code_hash, a.video_consent_at, a.first_admitted_at, a.ended_at, a.quality
+a.id, a.session_id, a.slot_id, a.referral_id, a.enrolment_id, a.organisation_id, s.provider_id,
+s.clinician_id, coalesce(nullif(u.full_name, ''), u.email) AS clinician_name, s.kind, s.location,
+sl.starts_at, sl.ends_at,
+a.employee_email, a.employee_name, a.employee_user_id, a.employee_birth_date, a.employee_phone,
+a.referrer_email, a.status, a.sequence, a.identity_code_hash, a.video_consent_at, a.first_admitted_at,
+a.ended_at, a.quality
 """
 _APPOINTMENT_FROM = """
 FROM appointment a JOIN clinic_slot sl ON sl.id = a.slot_id JOIN clinic_session s ON s.id = a.session_id
@@ -46,50 +46,15 @@ p.waiting_since, p.state_changed_at, p.connection_id, p.last_seen_at, p.gen, p.v
 """
 
 # --- sessions and slots ---
-LOCK_CLINICIAN_DIARY = "SELECT pg_advisory_xact_lock(hashtext('clinic_diary:' || $1::uuid::text))"
-SESSION_OVERLAPS = """
-SELECT EXISTS (SELECT 1 FROM clinic_session WHERE clinician_id = $1 AND cancelled_at IS NULL
-               AND tstzrange(starts_at, ends_at) && tstzrange($2, $3))
-"""
-INSERT_SESSION = """
-INSERT INTO clinic_session (provider_id, clinician_id, session_date, starts_at, ends_at, modality,
-                            slot_minutes, location, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
-"""
-INSERT_SLOTS = """
-INSERT INTO clinic_slot (session_id, starts_at, ends_at)
-SELECT $1, s, e FROM unnest($2::timestamptz[], $3::timestamptz[]) AS t(s, e)
-"""
 GET_SESSION = (
     f"SELECT {_SESSION} FROM clinic_session s JOIN app_user u ON u.id = s.clinician_id WHERE s.id = $1"
 )
 LOCK_SESSION = GET_SESSION + " FOR UPDATE OF s"
-LIST_SESSIONS = f"""
-SELECT {_SESSION} FROM clinic_session s JOIN app_user u ON u.id = s.clinician_id
-WHERE s.provider_id = $1 AND s.session_date = $2 AND s.cancelled_at IS NULL
-  AND ($3::uuid IS NULL OR s.clinician_id = $3)
-ORDER BY s.starts_at, s.id
-"""
-LIST_SLOTS = """
-SELECT sl.id, sl.session_id, sl.starts_at, sl.ends_at, a.id AS appointment_id, a.referral_id, a.employee_name,
-       a.status
-FROM clinic_slot sl
-LEFT JOIN appointment a ON a.slot_id = sl.id AND a.status IN ('booked', 'in_progress', 'completed', 'dna')
-WHERE sl.session_id = ANY($1::uuid[])
-ORDER BY sl.starts_at, a.booked_at DESC NULLS LAST
-"""
-LOCK_SLOT = "SELECT id, session_id, starts_at, ends_at FROM clinic_slot WHERE id = $1 FOR UPDATE"
 SET_ACTIVE_APPOINTMENT = "UPDATE clinic_session SET active_appointment_id = $2 WHERE id = $1"
 
 # --- appointments ---
-INSERT_APPOINTMENT = """
-INSERT INTO appointment (session_id, slot_id, referral_id, organisation_id, employee_email, employee_name,
-                         employee_birth_date, employee_phone, referrer_email, identity_code_hash, booked_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id
-"""
 GET_APPOINTMENT = f"SELECT {_APPOINTMENT} {_APPOINTMENT_FROM} WHERE a.id = $1"
 LOCK_APPOINTMENT = GET_APPOINTMENT + " FOR UPDATE OF a"
-SET_IDENTITY_CODE = "UPDATE appointment SET identity_code_hash = $2 WHERE id = $1"
 SET_VIDEO_CONSENT = (
     "UPDATE appointment SET video_consent_at = coalesce(video_consent_at, now()) WHERE id = $1"
 )
@@ -98,7 +63,6 @@ UPDATE appointment SET first_admitted_at = coalesce(first_admitted_at, now()), s
 WHERE id = $1
 """
 SET_ENDED = "UPDATE appointment SET status = 'completed', ended_at = now() WHERE id = $1"
-SET_DNA = "UPDATE appointment SET status = 'dna', dna_at = now() WHERE id = $1"
 SET_QUALITY = "UPDATE appointment SET quality = $2 WHERE id = $1"
 # Mean length of today's finished consultations of one clinician (admitted to ended).
 PACE = """
@@ -108,20 +72,8 @@ FROM appointment a JOIN clinic_session s ON s.id = a.session_id
 WHERE s.clinician_id = $1 AND s.session_date = $2 AND a.status = 'completed'
   AND a.first_admitted_at IS NOT NULL AND a.ended_at IS NOT NULL
 """
-DUE_REMINDERS = f"""
-SELECT {_APPOINTMENT} {_APPOINTMENT_FROM}
-WHERE a.status = 'booked' AND a.reminder_sent_at IS NULL
-  AND sl.starts_at > now() AND sl.starts_at <= now() + $1
-ORDER BY sl.starts_at LIMIT $2 FOR UPDATE OF a SKIP LOCKED
-"""
-MARK_REMINDED = "UPDATE appointment SET reminder_sent_at = now() WHERE id = $1"
 
 # --- participants ---
-INSERT_PARTICIPANT = f"""
-INSERT INTO clinic_participant AS p (session_id, appointment_id, kind, user_id, display_name, guest_role,
-                                     pass_hash, pass_expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_PARTICIPANT}
-"""
 ENSURE_CLINICIAN = f"""
 INSERT INTO clinic_participant AS p (session_id, kind, user_id, display_name, state)
 VALUES ($1, 'clinician', $2, $3, 'waiting')
@@ -204,18 +156,6 @@ WHERE (p.appointment_id = $1 AND p.state = 'in_call')
 ORDER BY p.kind = 'clinician' DESC, p.kind = 'guest', p.id
 """
 
-# --- join links ---
-INSERT_LINK = "INSERT INTO clinic_join_link (token_hash, participant_id, expires_at) VALUES ($1, $2, $3)"
-REVOKE_LINKS = """
-UPDATE clinic_join_link SET revoked_at = now()
-WHERE participant_id = $1 AND used_at IS NULL AND revoked_at IS NULL
-"""
-LOCK_LINK = """
-SELECT id, participant_id, expires_at, used_at, revoked_at, failures FROM clinic_join_link
-WHERE token_hash = $1 FOR UPDATE
-"""
-USE_LINK = "UPDATE clinic_join_link SET used_at = now() WHERE id = $1"
-LINK_FAILURE = "UPDATE clinic_join_link SET failures = failures + 1 WHERE id = $1 RETURNING failures"
 
 # --- signalling and the activity log ---
 INSERT_SIGNAL = """
@@ -244,88 +184,8 @@ def _all(model: type[M], rows: Sequence[asyncpg.Record]) -> list[M]:
     return [model.model_validate(dict(r)) for r in rows]
 
 
-async def lock_clinician_diary(conn: asyncpg.Connection, clinician_id: UUID) -> None:
-    await conn.execute(LOCK_CLINICIAN_DIARY, clinician_id)
-
-
-async def session_overlaps(
-    conn: asyncpg.Connection, clinician_id: UUID, start: datetime, end: datetime
-) -> bool:
-    return bool(await conn.fetchval(SESSION_OVERLAPS, clinician_id, start, end))
-
-
-async def insert_session(conn: asyncpg.Connection, **f: Any) -> UUID:
-    session_id: UUID = await conn.fetchval(
-        INSERT_SESSION,
-        f["provider_id"],
-        f["clinician_id"],
-        f["session_date"],
-        f["starts_at"],
-        f["ends_at"],
-        f["modality"],
-        f["slot_minutes"],
-        f["location"],
-        f["created_by"],
-    )
-    return session_id
-
-
-async def insert_slots(
-    conn: asyncpg.Connection, session_id: UUID, starts: list[datetime], ends: list[datetime]
-) -> None:
-    await conn.execute(INSERT_SLOTS, session_id, starts, ends)
-
-
 async def get_session(conn: asyncpg.Connection, session_id: UUID, *, lock: bool = False) -> SessionRow | None:
     return _one(SessionRow, await conn.fetchrow(LOCK_SESSION if lock else GET_SESSION, session_id))
-
-
-async def list_sessions(
-    conn: asyncpg.Connection, provider_id: UUID, day: date, clinician_id: UUID | None
-) -> list[SessionRow]:
-    return _all(SessionRow, await conn.fetch(LIST_SESSIONS, provider_id, day, clinician_id))
-
-
-APPOINTMENT_SUBJECTS = """
-SELECT a.id, r.employee_user_id, a.employee_email
-FROM appointment a LEFT JOIN referral r ON r.id = a.referral_id
-WHERE a.id = ANY($1::uuid[])
-ORDER BY a.id
-"""
-
-
-async def appointment_subjects(
-    conn: asyncpg.Connection, appointment_ids: list[UUID]
-) -> list[tuple[UUID, UUID | None, str]]:
-    """Whom each appointment is about (account, e-mail): what a list read's audit rows name."""
-    rows = await conn.fetch(APPOINTMENT_SUBJECTS, appointment_ids) if appointment_ids else []
-    return [(r["id"], r["employee_user_id"], r["employee_email"]) for r in rows]
-
-
-async def list_slots(
-    conn: asyncpg.Connection, session_ids: list[UUID]
-) -> list[tuple[SlotRow, AppointmentBrief | None]]:
-    found: list[tuple[SlotRow, AppointmentBrief | None]] = []
-    seen: set[UUID] = set()
-    for r in await conn.fetch(LIST_SLOTS, session_ids):
-        if r["id"] in seen:  # a rebooked slot: the newest appointment is listed
-            continue
-        seen.add(r["id"])
-        slot = SlotRow(id=r["id"], session_id=r["session_id"], starts_at=r["starts_at"], ends_at=r["ends_at"])
-        brief = None
-        if r["appointment_id"] is not None:
-            brief = AppointmentBrief(
-                id=r["appointment_id"],
-                referral_id=r["referral_id"],
-                employee_name=r["employee_name"],
-                status=r["status"],
-            )
-        found.append((slot, brief))
-    return found
-
-
-async def lock_slot(conn: asyncpg.Connection, slot_id: UUID) -> SlotRow | None:
-    return _one(SlotRow, await conn.fetchrow(LOCK_SLOT, slot_id))
 
 
 async def set_active_appointment(
@@ -334,34 +194,12 @@ async def set_active_appointment(
     await conn.execute(SET_ACTIVE_APPOINTMENT, session_id, appointment_id)
 
 
-async def insert_appointment(conn: asyncpg.Connection, **f: Any) -> UUID:
-    appointment_id: UUID = await conn.fetchval(
-        INSERT_APPOINTMENT,
-        f["session_id"],
-        f["slot_id"],
-        f["referral_id"],
-        f["organisation_id"],
-        f["employee_email"],
-        f["employee_name"],
-        f["employee_birth_date"],
-        f["employee_phone"],
-        f["referrer_email"],
-        f["identity_code_hash"],
-        f["booked_by"],
-    )
-    return appointment_id
-
-
 async def get_appointment(
     conn: asyncpg.Connection, appointment_id: UUID, *, lock: bool = False
 ) -> AppointmentRow | None:
     return _one(
         AppointmentRow, await conn.fetchrow(LOCK_APPOINTMENT if lock else GET_APPOINTMENT, appointment_id)
     )
-
-
-async def set_identity_code(conn: asyncpg.Connection, appointment_id: UUID, code_hash: bytes) -> None:
-    await conn.execute(SET_IDENTITY_CODE, appointment_id, code_hash)
 
 
 async def set_video_consent(conn: asyncpg.Connection, appointment_id: UUID) -> None:
@@ -376,10 +214,6 @@ async def set_ended(conn: asyncpg.Connection, appointment_id: UUID) -> None:
     await conn.execute(SET_ENDED, appointment_id)
 
 
-async def set_dna(conn: asyncpg.Connection, appointment_id: UUID) -> None:
-    await conn.execute(SET_DNA, appointment_id)
-
-
 async def set_quality(conn: asyncpg.Connection, appointment_id: UUID, quality: dict[str, Any]) -> None:
     await conn.execute(SET_QUALITY, appointment_id, quality)
 
@@ -389,32 +223,6 @@ async def pace(conn: asyncpg.Connection, clinician_id: UUID, day: date) -> PaceR
     return PaceRow(
         completed=int(row["completed"]) if row else 0, mean_seconds=row["mean_seconds"] if row else None
     )
-
-
-async def due_reminders(conn: asyncpg.Connection, within: timedelta, limit: int) -> list[AppointmentRow]:
-    return _all(AppointmentRow, await conn.fetch(DUE_REMINDERS, within, limit))
-
-
-async def mark_reminded(conn: asyncpg.Connection, appointment_id: UUID) -> None:
-    await conn.execute(MARK_REMINDED, appointment_id)
-
-
-async def insert_participant(conn: asyncpg.Connection, **f: Any) -> ParticipantRow:
-    row = await conn.fetchrow(
-        INSERT_PARTICIPANT,
-        f["session_id"],
-        f["appointment_id"],
-        f["kind"],
-        f.get("user_id"),
-        f["display_name"],
-        f.get("guest_role"),
-        f.get("pass_hash"),
-        f.get("pass_expires_at"),
-    )
-    found = _one(ParticipantRow, row)
-    if found is None:
-        raise RuntimeError("INSERT ... RETURNING returned no row")
-    return found
 
 
 async def ensure_clinician(
@@ -510,28 +318,6 @@ async def queue(conn: asyncpg.Connection, session_id: UUID) -> list[UUID]:
 
 async def call_members(conn: asyncpg.Connection, appointment_id: UUID) -> list[ParticipantRow]:
     return _all(ParticipantRow, await conn.fetch(CALL_MEMBERS, appointment_id))
-
-
-async def insert_link(
-    conn: asyncpg.Connection, token_hash: bytes, participant_id: UUID, expires_at: datetime
-) -> None:
-    await conn.execute(INSERT_LINK, token_hash, participant_id, expires_at)
-
-
-async def revoke_links(conn: asyncpg.Connection, participant_id: UUID) -> None:
-    await conn.execute(REVOKE_LINKS, participant_id)
-
-
-async def lock_link(conn: asyncpg.Connection, token_hash: bytes) -> LinkRow | None:
-    return _one(LinkRow, await conn.fetchrow(LOCK_LINK, token_hash))
-
-
-async def use_link(conn: asyncpg.Connection, link_id: UUID) -> None:
-    await conn.execute(USE_LINK, link_id)
-
-
-async def link_failure(conn: asyncpg.Connection, link_id: UUID) -> int:
-    return int(await conn.fetchval(LINK_FAILURE, link_id))
 
 
 async def insert_signal(

@@ -1,6 +1,9 @@
-"""HTTP for clinics: sessions and slots, booking, invitations, joining, consent, DNA, ICE servers.
+"""HTTP for the virtual room: the clinician's clinics of a day, joining, consent, the start of a
+consultation, DNA, guests, ICE servers.
 
-The waiting room and call signalling are on the WebSocket (``backend.clinics.ws``). No SQL here.
+Planning clinics and booking, moving and cancelling appointments are at ``/api/v1/booking``
+(``backend.booking.router``); the room's reads of them go through booking's service. The waiting
+room and call signalling are on the WebSocket (``backend.clinics.ws``). No SQL here.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from fastapi import APIRouter, Query, Response
 
 from backend.auth.cookies import set_session_cookies
 from backend.auth.deps import AppSettings, CurrentUser
+from backend.booking import diary as booking_diary
+from backend.booking import service as booking_service
 from backend.clinics import joining, mine, service, turn
 from backend.clinics.deps import GUEST_COOKIE, CurrentCaller
 from backend.clinics.schemas import (
     AppointmentRead,
-    BookingCreate,
     BookingResult,
     CallEventRead,
     GuestCreate,
@@ -28,7 +32,6 @@ from backend.clinics.schemas import (
     JoinRequest,
     JoinResult,
     MyAppointment,
-    SessionCreate,
     SessionRead,
     StartConsultation,
     VideoConsent,
@@ -39,12 +42,6 @@ from backend.db.deps import Conn
 router = APIRouter(prefix="/api/v1/clinics", tags=["clinics"])
 
 
-@router.post("/sessions", status_code=201, response_model=SessionRead, responses=errors(401, 403, 409, 422))
-async def create_session(body: SessionCreate, user: CurrentUser, conn: Conn) -> SessionRead:
-    """Plan a clinic session: its times, modality and slot length (slots are made from these)."""
-    return await service.create_session(conn, user, body)
-
-
 @router.get("/sessions", response_model=list[SessionRead], responses=errors(401, 403, 422))
 async def list_sessions(
     user: CurrentUser,
@@ -52,29 +49,20 @@ async def list_sessions(
     day: Annotated[date | None, Query(alias="date", description="Default: today (UK)")] = None,
     clinician_id: UUID | None = None,
 ) -> list[SessionRead]:
-    """Clinic sessions of your organisation on one day, with their slots and bookings."""
-    return await service.list_sessions(conn, user, day=day, clinician_id=clinician_id)
+    """Clinics of your organisation on one day, with their slots and bookings (to run them)."""
+    return await booking_diary.list_sessions(conn, user, day=day, clinician_id=clinician_id)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead, responses=errors(401, 403, 404))
 async def get_session(session_id: UUID, user: CurrentUser, conn: Conn) -> SessionRead:
-    return await service.get_session(conn, user, session_id)
-
-
-@router.post(
-    "/appointments", status_code=201, response_model=BookingResult, responses=errors(401, 403, 404, 409, 422)
-)
-async def book(body: BookingCreate, user: CurrentUser, conn: Conn, settings: AppSettings) -> BookingResult:
-    """Book a triaged referral into a free slot (referral -> BOOKED); the employee (and any interpreter)
-    is sent a single-use join link, the manager is told the date."""
-    return await service.book(conn, user, body, settings)
+    return await booking_diary.get_session(conn, user, session_id)
 
 
 @router.get("/appointments/{appointment_id}", response_model=AppointmentRead, responses=errors(401, 403, 404))
 async def get_appointment(
     appointment_id: UUID, user: CurrentUser, conn: Conn, settings: AppSettings
 ) -> AppointmentRead:
-    return await service.get_appointment(conn, user, appointment_id, settings)
+    return await booking_service.get_appointment(conn, user, appointment_id, settings)
 
 
 @router.get(
@@ -96,7 +84,7 @@ async def resend_invitation(
     appointment_id: UUID, user: CurrentUser, conn: Conn, settings: AppSettings
 ) -> BookingResult:
     """Send the employee a new join link and code; earlier unused links stop working."""
-    return await service.resend_invitation(conn, user, appointment_id, settings)
+    return await booking_service.resend_invitation(conn, user, appointment_id, settings)
 
 
 @router.post(

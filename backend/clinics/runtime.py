@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 from starlette.datastructures import State
 
-from backend.clinics import reminders
+from backend.booking import reminders
 from backend.clinics.media import PeerRegistry
 from backend.clinics.waiting_room import Rooms
 from backend.core.config import Settings

@@ -1,4 +1,5 @@
-"""Clinic request and response bodies, and the typed rows the queries return."""
+"""The virtual room's request and response bodies and rows; booking's (clinics, slots,
+appointments, participants, invitations) are re-exported from ``backend.booking.schemas``."""
 
 from __future__ import annotations
 
@@ -8,101 +9,66 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from backend.core.types import Email
+from backend.booking.schemas import (
+    ACTIVE_STATUSES,
+    AppointmentBrief,
+    AppointmentRead,
+    AppointmentRow,
+    AppointmentStatus,
+    BookingCreate,
+    BookingResult,
+    ClinicKind,
+    GuestCreate,
+    GuestInvitation,
+    GuestRole,
+    Invitation,
+    LinkRow,
+    ParticipantKind,
+    ParticipantRead,
+    ParticipantRow,
+    ParticipantState,
+    SessionCreate,
+    SessionRead,
+    SessionRow,
+    SlotRead,
+    SlotRow,
+    text_field,
+)
 
-Modality = Literal["video", "phone", "face_to_face"]
-AppointmentStatus = Literal["booked", "in_progress", "completed", "dna", "cancelled"]
-ParticipantKind = Literal["clinician", "employee", "guest"]
-GuestRole = Literal["interpreter", "companion", "other"]
-ParticipantState = Literal["not_arrived", "testing", "waiting", "in_call", "held", "left", "done", "dna"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "AppointmentBrief",
+    "AppointmentRead",
+    "AppointmentRow",
+    "AppointmentStatus",
+    "BookingCreate",
+    "BookingResult",
+    "GuestCreate",
+    "GuestInvitation",
+    "GuestRole",
+    "Invitation",
+    "LinkRow",
+    "Modality",
+    "ParticipantKind",
+    "ParticipantRead",
+    "ParticipantRow",
+    "ParticipantState",
+    "SessionCreate",
+    "SessionRead",
+    "SessionRow",
+    "SlotRead",
+    "SlotRow",
+]
+
+Modality = ClinicKind
 Level = Literal["good", "fair", "poor", "failed"]
-ACTIVE_STATUSES = ("booked", "in_progress")
-
-
-_NO_CONTROLS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 def _text(max_length: int, **kwargs: Any) -> Any:
-    """A text field without control characters."""
-    return Field(min_length=1, max_length=max_length, pattern=_NO_CONTROLS, **kwargs)
+    return text_field(max_length, **kwargs)
 
 
 # --- Rows -----------------------------------------------------------------------------------
-
-
-class SessionRow(BaseModel):
-    id: UUID
-    provider_id: UUID
-    clinician_id: UUID
-    clinician_name: str
-    session_date: date
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    modality: Modality
-    slot_minutes: int
-    location: str | None
-    active_appointment_id: UUID | None
-    cancelled_at: AwareDatetime | None
-
-
-class SlotRow(BaseModel):
-    id: UUID
-    session_id: UUID
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-
-
-class AppointmentRow(BaseModel):
-    id: UUID
-    session_id: UUID
-    slot_id: UUID
-    referral_id: UUID
-    organisation_id: UUID
-    provider_id: UUID
-    clinician_id: UUID
-    clinician_name: str
-    modality: Modality
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    employee_email: str
-    employee_name: str
-    employee_birth_date: date | None
-    employee_phone: str | None
-    referrer_email: str | None
-    status: AppointmentStatus
-    identity_code_hash: bytes | None
-    video_consent_at: AwareDatetime | None
-    first_admitted_at: AwareDatetime | None
-    ended_at: AwareDatetime | None
-    quality: dict[str, Any]
-
-
-class ParticipantRow(BaseModel):
-    id: UUID
-    session_id: UUID
-    appointment_id: UUID | None
-    kind: ParticipantKind
-    user_id: UUID | None
-    display_name: str
-    guest_role: GuestRole | None
-    state: ParticipantState
-    arrived_at: AwareDatetime | None
-    waiting_since: AwareDatetime | None
-    state_changed_at: AwareDatetime
-    connection_id: UUID | None
-    last_seen_at: AwareDatetime | None
-    gen: int
-    verdict: dict[str, Any] | None
-    pass_expires_at: AwareDatetime | None
-
-
-class LinkRow(BaseModel):
-    id: UUID
-    participant_id: UUID
-    expires_at: AwareDatetime
-    used_at: AwareDatetime | None
-    revoked_at: AwareDatetime | None
-    failures: int
 
 
 class CallEventRow(BaseModel):
@@ -120,7 +86,7 @@ class RoomEntry(BaseModel):
 
     participant: UUID
     appointment: UUID
-    referral: UUID
+    referral: UUID | None
     kind: ParticipantKind
     name: str
     guest_role: GuestRole | None
@@ -141,70 +107,6 @@ class PaceRow(BaseModel):
 
 
 # --- Requests -------------------------------------------------------------------------------
-
-
-class SessionCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "starts_at": "2026-12-03T09:00:00+00:00",
-                    "ends_at": "2026-12-03T12:00:00+00:00",
-                    "slot_minutes": 30,
-                    "modality": "video",
-                    "location": "Video clinic",
-                }
-            ]
-        },
-    )
-
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    slot_minutes: int = Field(ge=5, le=240)
-    modality: Modality = "video"
-    location: str | None = _text(200, default=None)
-    clinician_id: UUID | None = Field(
-        default=None, description="Whose clinic; provider administrators must name a clinician"
-    )
-
-
-class GuestCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"name": "Sam Interpreter", "role": "interpreter", "email": "sam@interpreters.example"}
-            ]
-        },
-    )
-
-    name: str = _text(200)
-    role: GuestRole = "interpreter"
-    email: Email | None = None
-
-
-class BookingCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "referral_id": "0b7a6c52-3f0e-4d55-8d39-2f1a9f3c8e11",
-                    "slot_id": "5d1c2b7e-8a41-4f3e-9b0c-6e2d4a1f7c90",
-                    "interpreter": {
-                        "name": "Sam Interpreter",
-                        "role": "interpreter",
-                        "email": "sam@interpreters.example",
-                    },
-                }
-            ]
-        },
-    )
-
-    referral_id: UUID
-    slot_id: UUID
-    interpreter: GuestCreate | None = None
 
 
 class JoinPreviewRequest(BaseModel):
@@ -248,69 +150,6 @@ class StartConsultation(BaseModel):
 # --- Responses ------------------------------------------------------------------------------
 
 
-class ParticipantRead(BaseModel):
-    id: UUID
-    appointment_id: UUID | None
-    kind: ParticipantKind
-    display_name: str
-    guest_role: GuestRole | None
-    state: ParticipantState
-    arrived_at: AwareDatetime | None
-    waiting_since: AwareDatetime | None
-    connected: bool
-    verdict: dict[str, Any] | None
-
-
-class AppointmentBrief(BaseModel):
-    id: UUID
-    referral_id: UUID
-    employee_name: str
-    status: AppointmentStatus
-
-
-class SlotRead(BaseModel):
-    id: UUID
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    appointment: AppointmentBrief | None = None
-
-
-class SessionRead(BaseModel):
-    id: UUID
-    clinician_id: UUID
-    clinician_name: str
-    session_date: date
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    modality: Modality
-    slot_minutes: int
-    location: str | None
-    slots: list[SlotRead]
-
-
-class AppointmentRead(BaseModel):
-    """An appointment as OH staff see it, with everyone who may join its call."""
-
-    id: UUID
-    session_id: UUID
-    slot_id: UUID
-    referral_id: UUID
-    clinician_id: UUID
-    clinician_name: str
-    modality: Modality
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    opens_at: AwareDatetime
-    status: AppointmentStatus
-    employee_name: str
-    employee_email: str
-    video_consent_at: AwareDatetime | None
-    first_admitted_at: AwareDatetime | None
-    ended_at: AwareDatetime | None
-    quality: dict[str, Any]
-    participants: list[ParticipantRead]
-
-
 class MyAppointment(BaseModel):
     """An appointment as the person joining it sees it (employee or invited third party)."""
 
@@ -319,7 +158,7 @@ class MyAppointment(BaseModel):
     kind: ParticipantKind
     display_name: str
     clinician_name: str
-    modality: Modality
+    modality: ClinicKind
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     opens_at: AwareDatetime
@@ -327,27 +166,6 @@ class MyAppointment(BaseModel):
     state: ParticipantState
     consent_needed: bool
     precall_done: bool
-
-
-class Invitation(BaseModel):
-    """Sent to the person; the address is shown without its secret part unless noted."""
-
-    participant_id: UUID
-    url: str
-    expires_at: AwareDatetime
-
-
-class BookingResult(BaseModel):
-    appointment: AppointmentRead
-    invitations: list[Invitation]
-
-
-class GuestInvitation(BaseModel):
-    """The full single-use link, for the clinician to pass on (also e-mailed when an address is given)."""
-
-    participant: ParticipantRead
-    url: str
-    expires_at: AwareDatetime
 
 
 class JoinPreview(BaseModel):

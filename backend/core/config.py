@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     turn_secret: SecretStr | None = None
     turn_ttl_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
     waiting_room_open_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    # Self-booking: how long an offer of slots stays open, and how close to an appointment an
+    # employee may still move it themselves.
+    booking_offer_days: int = Field(default=14, ge=1, le=90)
+    booking_change_notice_hours: int = Field(default=24, ge=0, le=24 * 14)
     max_server_peers: int = Field(default=2, ge=0, le=64)
     log_level: str = "INFO"
     # Pulse readings from phones: the largest batch upload, the lifetime of a stream's device

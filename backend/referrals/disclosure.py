@@ -48,8 +48,9 @@ EMPLOYER_EVENT_DETAIL: dict[str, frozenset[str]] = {
     "respond_info": frozenset({"message"}),
     "decline": frozenset({"reason"}),
     "triage": frozenset({"modality"}),
-    "book": frozenset({"appointment_at"}),
-    "reschedule": frozenset({"appointment_at"}),
+    "book": frozenset({"starts_at", "kind"}),
+    "reschedule": frozenset({"starts_at", "kind"}),
+    "cancel_booking": frozenset({"starts_at"}),
     "withdraw": frozenset({"reason"}),
     "request_clarification": frozenset({"message"}),
     "add_addendum": frozenset({"message"}),
@@ -90,7 +91,7 @@ def progress_form(form: dict[str, Any]) -> dict[str, Any]:
 
 
 def decision_for_employer(status: Status, decision: dict[str, Any]) -> dict[str, Any]:
-    shown = {key: decision[key] for key in ("appointment_at",) if key in decision}
+    shown: dict[str, Any] = {key: decision[key] for key in ("starts_at", "kind") if key in decision}
     if status == Status.DECLINED and "reason" in decision:
         shown["reason"] = decision["reason"]
     return shown

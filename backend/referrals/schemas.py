@@ -149,7 +149,9 @@ class TransitionRequest(BaseModel):
     modality: Literal["phone", "video", "face_to_face"] | None = None
     clinician_grade: Literal["ohn", "ohp"] | None = None
     priority: Literal["routine", "soon", "urgent"] | None = None
-    appointment_at: AwareDatetime | None = None
+    slot_id: UUID | None = Field(
+        default=None, description="book/reschedule: the clinic slot (only through the booking endpoints)"
+    )
     consent_to_assessment: Literal[True] | None = None
     release_choice: Literal["release", "see_first", "withhold"] | None = None
     recipients: list[Email] | None = Field(default=None, min_length=1, max_length=10)

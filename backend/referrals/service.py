@@ -308,6 +308,12 @@ async def transition(
                 f"'{request.action}' is a report step: use POST /api/v1/referrals/{referral_id}/{endpoint}.",
                 errors=[{"field": "action", "message": f"use the {endpoint} endpoint", "type": "enum"}],
             )
+        if request.action in transitions.BOOKING_ACTIONS:
+            use = transitions.BOOKING_ACTIONS[request.action]
+            raise ReferralInvalid(
+                f"'{request.action}' is a booking step, into a clinic slot: use {use}.",
+                errors=[{"field": "action", "message": f"use {use}", "type": "enum"}],
+            )
         if request.action not in transitions.API_ACTIONS or request.action == "submit":
             raise ReferralInvalid(
                 f"Unknown action {request.action!r}.",
@@ -319,9 +325,15 @@ async def transition(
 
 
 async def apply_transition(
-    conn: asyncpg.Connection, user: User, referral_id: UUID, request: TransitionRequest
+    conn: asyncpg.Connection,
+    user: User,
+    referral_id: UUID,
+    request: TransitionRequest,
+    *,
+    facts: dict[str, Any] | None = None,
 ) -> ReferralRead:
-    """Take a transition from the table (for the report service's steps, after its own checks)."""
+    """Take a transition from the table (for the report and booking services' steps, after their own
+    checks). ``facts`` are recorded with the event and the decision (e.g. the booked time)."""
     async with _use_case(conn, user, f"referral.{request.action}", referral_id):
         referral = await _load(conn, user, referral_id, lock=True)
         rule = _rule(user, referral, request.action)
@@ -332,7 +344,7 @@ async def apply_transition(
         refusal = rule.guard(referral.decision) if rule.guard else None
         if refusal:
             raise ReferralStateConflict(f"Cannot {request.action}: {refusal}.")
-        detail = request.model_dump(mode="json", exclude_none=True, exclude={"action"})
+        detail = request.model_dump(mode="json", exclude_none=True, exclude={"action"}) | (facts or {})
         await _apply(
             conn, user, referral, request.action, detail, rule.target or referral.status, role=user.role.value
         )
@@ -345,7 +357,6 @@ async def apply_transition(
 _REFERRER_NOTICES = {
     "request_info": "Occupational health needs more information about a referral you made.",
     "decline": "Occupational health cannot accept a referral you made; the reason is in the referral.",
-    "book": "An appointment has been booked for a referral you made.",
 }
 
 
@@ -365,12 +376,8 @@ async def _notify_parties(
                 kind=f"referral.{request.action}",
                 body=f"{_REFERRER_NOTICES[request.action]} {link}",
             )
-    if request.action in ("withdraw", "book") and referral.employee_email:
-        body = (
-            "The occupational health referral about you has been withdrawn by your employer."
-            if request.action == "withdraw"
-            else "Your occupational health appointment has been booked. " + link
-        )
+    if request.action == "withdraw" and referral.employee_email:
+        body = "The occupational health referral about you has been withdrawn by your employer."
         await notify.enqueue(
             conn,
             recipient=referral.employee_email,

@@ -114,8 +114,9 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.AWAITING_BOOKING,
         ("modality", "clinician_grade", "priority"),
     ),
-    _t({S.AWAITING_BOOKING}, "book", {P.ohadmin, P.clinician, P.employee}, S.BOOKED, ("appointment_at",)),
-    _t({S.BOOKED}, "reschedule", {P.ohadmin, P.clinician, P.employee}, None, ("appointment_at",)),
+    _t({S.AWAITING_BOOKING}, "book", {P.ohadmin, P.clinician, P.employee}, S.BOOKED, ("slot_id",)),
+    _t({S.BOOKED}, "reschedule", {P.ohadmin, P.clinician, P.employee}, None, ("slot_id",)),
+    _t({S.BOOKED}, "cancel_booking", {P.ohadmin, P.clinician}, S.AWAITING_BOOKING),
     _t({S.BOOKED}, "mark_dna", {P.system, P.clinician}, S.DNA),
     _t({S.DNA}, "rebook", {P.ohadmin, P.referrer}, S.AWAITING_BOOKING),
     _t({S.DNA}, "close_dna", {P.ohadmin, P.referrer}, S.CLOSED_DNA),
@@ -167,9 +168,17 @@ REPORT_ACTIONS = {
     "release": "report/release",
     "add_addendum": "report/addenda",
 }
+# Booking steps, taken through the booking endpoints (which hold the slot, the join links and the
+# calendar invitations): action -> the endpoint to use.
+BOOKING_ACTIONS = {
+    "book": "POST /api/v1/booking/appointments",
+    "reschedule": "POST /api/v1/booking/appointments/{appointment_id}/reschedule",
+    "cancel_booking": "POST /api/v1/booking/appointments/{appointment_id}/cancel",
+    "mark_dna": "POST /api/v1/clinics/appointments/{appointment_id}/dna",
+}
 # Actions the HTTP API accepts ("submit" at its own endpoint, the rest at /transitions); "queue" is
 # the system's and the report steps have their own endpoints.
-API_ACTIONS = ACTIONS - {"queue"} - REPORT_ACTIONS.keys()
+API_ACTIONS = ACTIONS - {"queue"} - REPORT_ACTIONS.keys() - BOOKING_ACTIONS.keys()
 
 
 def by_action(action: str) -> list[Transition]:

@@ -20,7 +20,6 @@ const FIELDS = {
   priority: { kind: 'radios', label: 'Priority', options: PRIORITY },
   message: { kind: 'textarea', label: 'Message' },
   reason: { kind: 'textarea', label: 'Reason' },
-  appointment_at: { kind: 'datetime', label: 'Appointment date and time' },
   consent_to_assessment: { kind: 'checkbox', label: 'The employee consents to the assessment' },
   release_choice: {
     kind: 'radios',
@@ -60,9 +59,29 @@ export const ACTIONS = {
     fields: ['confirm'],
     hint: 'The employee is told. This cannot be undone.',
   },
-  book: { title: 'Book the appointment', button: 'Book', fields: ['appointment_at'] },
-  reschedule: { title: 'Change the appointment', button: 'Reschedule', fields: ['appointment_at'] },
-  mark_dna: { title: 'Did not attend', button: 'Mark as did not attend', fields: [] },
+  // Booking steps happen in a clinic slot, on the diary (BOOKING_ACTIONS in transitions.py).
+  book: {
+    title: 'Book the appointment',
+    link: 'diary.html',
+    linkText: 'Book it into a free clinic slot in the diary',
+    hint: 'Appointments are booked into a slot of a planned clinic of the right kind.',
+  },
+  reschedule: {
+    title: 'Change the appointment',
+    link: 'diary.html',
+    linkText: 'Move or cancel it in the diary',
+    hint: 'The employee and the referrer are told, with an updated calendar invitation.',
+  },
+  cancel_booking: {
+    title: 'Cancel the appointment',
+    link: 'diary.html',
+    linkText: 'Cancel it in the diary',
+  },
+  mark_dna: {
+    title: 'Did not attend',
+    link: 'clinic.html',
+    linkText: 'Mark it as not attended from the clinic',
+  },
   rebook: { title: 'Book again after a missed appointment', button: 'Rebook', fields: [] },
   close_dna: { title: 'Close after a missed appointment', button: 'Close referral', fields: ['confirm'] },
   start: { title: 'Start the consultation', button: 'Start consultation', fields: ['consent_to_assessment'] },
@@ -149,6 +168,15 @@ function readValue(field, el) {
 export function actionForm(referral, action, { onDone, level = 3, initial = {} }) {
   const spec = ACTIONS[action];
   const headingId = `action-${action}-title`;
+  if (spec.link) {
+    return h(
+      'section',
+      { class: 'action', 'aria-labelledby': headingId, dataset: { action } },
+      h(`h${level}`, { id: headingId }, spec.title),
+      spec.hint ? h('p', { class: 'hint' }, spec.hint) : null,
+      h('p', {}, h('a', { href: `${spec.link}?referral=${encodeURIComponent(referral.id)}` }, spec.linkText)),
+    );
+  }
   const summary = new ErrorSummary();
   const fields = spec.fields.map((name) => fieldFor(action, name));
   const controls = fields.map((field) => {

@@ -10,7 +10,7 @@ function details(event) {
   if (d.modality) parts.push(`${label(MODALITY, d.modality)} appointment`);
   if (d.clinician_grade) parts.push(`with ${label(GRADE, d.clinician_grade)}`);
   if (d.priority) parts.push(`priority ${label(PRIORITY, d.priority).toLowerCase()}`);
-  if (d.appointment_at) parts.push(`on ${formatDateTime(d.appointment_at)}`);
+  if (d.starts_at) parts.push(`on ${formatDateTime(d.starts_at)}`);
   if (typeof d.discussed === 'boolean')
     parts.push(d.discussed ? 'confirmed it was discussed with them' : 'said it was not discussed with them');
   const text = [d.message, d.reason, d.comment].filter(Boolean);

@@ -13,12 +13,13 @@ const LINKS = {
   clinician: [
     ['triage.html', 'Referral queue'],
     ['clinic.html', 'Video clinic'],
+    ['diary.html', 'Diary'],
     ['pulse.html', 'Live pulse'],
     ['surveillance.html', 'Health surveillance'],
   ],
   provider_admin: [
     ['triage.html', 'Referral queue'],
-    ['clinic.html', 'Clinics'],
+    ['diary.html', 'Diary'],
     ['messages.html', 'Failed messages'],
     ['users.html', 'Users'],
   ],

@@ -98,7 +98,7 @@ async def seed(dsn: str, people: int) -> World:
         async with conn.transaction():
             clinic = await conn.fetchval(
                 "INSERT INTO clinic_session (provider_id, clinician_id, session_date, starts_at, ends_at,"
-                " modality, slot_minutes, created_by)"
+                " kind, slot_minutes, created_by)"
                 " VALUES ($1, $2, $3::timestamptz::date, $3, $3::timestamptz + interval '13 hours',"
                 " 'video', 5, $2)"
                 " RETURNING id",

@@ -56,9 +56,9 @@ async def make_session(
         "starts_at": starts.isoformat(),
         "ends_at": (starts + timedelta(minutes=minutes)).isoformat(),
         "slot_minutes": slot_minutes,
-        "modality": "video",
+        "kind": "video",
     }
-    response = await client.post("/api/v1/clinics/sessions", json=body, headers=nurse)
+    response = await client.post("/api/v1/booking/clinics", json=body, headers=nurse)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -67,7 +67,7 @@ async def book(
     client: httpx.AsyncClient, nurse: dict[str, str], referral_id: str, slot_id: str, **extra: Any
 ) -> httpx.Response:
     return await client.post(
-        "/api/v1/clinics/appointments",
+        "/api/v1/booking/appointments",
         json={"referral_id": referral_id, "slot_id": slot_id, **extra},
         headers=nurse,
     )

@@ -35,7 +35,7 @@ async def test_session_slots_and_booking_moves_referral_to_booked(
     assert len(session["slots"]) == 4  # two hours of 30-minute slots
     referral = await client.get(f"/api/v1/referrals/{appointment['referral_id']}", headers=clinic.nurse)
     assert referral.json()["status"] == "BOOKED"
-    assert referral.json()["decision"]["appointment_at"].startswith(session["slots"][0]["starts_at"][:16])
+    assert referral.json()["decision"]["starts_at"].startswith(session["slots"][0]["starts_at"][:16])
     employee = [p for p in appointment["participants"] if p["kind"] == "employee"]
     assert employee[0]["state"] == "not_arrived"
 
@@ -59,7 +59,7 @@ async def test_session_slots_and_booking_moves_referral_to_booked(
     assert "Alex Example" in manager_mail
     assert "back pain" not in manager_mail.lower()
     audited = await conn.fetchval(
-        "SELECT count(*) FROM audit_event WHERE action = 'clinic.appointment.book' AND entity_id = $1",
+        "SELECT count(*) FROM audit_event WHERE action = 'booking.appointment.book' AND entity_id = $1",
         appointment["id"],
     )
     assert audited == 1
@@ -220,7 +220,7 @@ async def test_consent_interpreter_and_activity_log(
     assert mine.json()["display_name"] == "Sam (Polish interpreter)"
 
     log = await client.get(f"/api/v1/clinics/appointments/{appointment['id']}/activity", headers=clinic.nurse)
-    assert [e["kind"] for e in log.json()] == ["invited", "booked", "link_used", "consent", "link_used"]
+    assert [e["kind"] for e in log.json()] == ["booked", "invited", "link_used", "consent", "link_used"]
 
 
 async def test_dna_moves_referral_and_tells_the_manager_the_same_day(
@@ -264,13 +264,13 @@ async def test_overlapping_sessions_and_bad_times_are_refused(
     nurse = await login(client, world.users["clinician"])
     first = await make_session(client, nurse, start_in=timedelta(hours=1))
     overlap = {"starts_at": first["slots"][1]["starts_at"], "ends_at": first["ends_at"], "slot_minutes": 30}
-    response = await client.post("/api/v1/clinics/sessions", json=overlap, headers=nurse)
+    response = await client.post("/api/v1/booking/clinics", json=overlap, headers=nurse)
     assert response.status_code == 409
     backwards = {"starts_at": first["ends_at"], "ends_at": first["starts_at"], "slot_minutes": 30}
-    response = await client.post("/api/v1/clinics/sessions", json=backwards, headers=nurse)
+    response = await client.post("/api/v1/booking/clinics", json=backwards, headers=nurse)
     assert response.status_code == 422
     naive = {"starts_at": "2026-12-03T09:00:00", "ends_at": "2026-12-03T10:00:00", "slot_minutes": 30}
-    response = await client.post("/api/v1/clinics/sessions", json=naive, headers=nurse)
+    response = await client.post("/api/v1/booking/clinics", json=naive, headers=nurse)
     assert response.status_code == 422
 
 

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from backend.clinics import reminders
+from backend.booking import reminders
 from backend.clinics.errors import MessageInvalid, MessageTooLarge
 from backend.clinics.schemas import AppointmentRow
 from backend.clinics.signalling import parse

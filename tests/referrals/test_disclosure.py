@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
+from tests.booking.helpers import book_into_new_clinic
 from tests.factories import login, make_referral, make_world
 
 
@@ -17,9 +18,11 @@ async def test_employer_sees_progress_but_not_clinical_detail(
     referral = await make_referral(client, manager)
     rid = referral["id"]
     # Walk to REPORT_DRAFTING through the API (booking and consultation are OH steps).
+    triage = {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"}
+    response = await client.post(f"/api/v1/referrals/{rid}/transitions", json=triage, headers=nurse)
+    assert response.status_code == 200, response.text
+    appointment = await book_into_new_clinic(client, nurse, rid)
     for body in (
-        {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
-        {"action": "book", "appointment_at": "2026-12-01T10:00:00+00:00"},
         {"action": "start", "consent_to_assessment": True},
         {"action": "finish_consultation", "release_choice": "see_first"},
         {"action": "request_fme", "reason": "Needs the cardiologist's letter about arrhythmia"},
@@ -33,7 +36,7 @@ async def test_employer_sees_progress_but_not_clinical_detail(
 
     as_manager = (await client.get(f"/api/v1/referrals/{rid}", headers=manager)).json()
     assert as_manager["status"] == "AWAITING_FME"
-    assert as_manager["decision"] == {"appointment_at": "2026-12-01T10:00:00Z"}
+    assert as_manager["decision"] == {"starts_at": appointment["starts_at"], "kind": "video"}
     events = (await client.get(f"/api/v1/referrals/{rid}/events", headers=manager)).json()
     assert [e["action"] for e in events][-2:] == ["finish_consultation", "request_fme"]
     text = str(events)

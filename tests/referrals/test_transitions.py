@@ -55,7 +55,7 @@ VALUES: dict[str, Any] = {
     "modality": "video",
     "clinician_grade": "ohp",
     "priority": "soon",
-    "appointment_at": (utc_now() + timedelta(days=7)).replace(microsecond=0).isoformat(),
+    "slot_id": "5d1c2b7e-8a41-4f3e-9b0c-6e2d4a1f7c90",
     "consent_to_assessment": True,
     "release_choice": "see_first",
     "recipients": ["sam.manager@employer.example"],
@@ -96,8 +96,9 @@ DOMAIN_TABLE: list[tuple[set[Status], str, set[Party], Status | None, tuple[str,
         S.AWAITING_BOOKING,
         ("modality", "clinician_grade", "priority"),
     ),
-    ({S.AWAITING_BOOKING}, "book", {P.ohadmin, P.clinician, P.employee}, S.BOOKED, ("appointment_at",)),
-    ({S.BOOKED}, "reschedule", {P.ohadmin, P.clinician, P.employee}, None, ("appointment_at",)),
+    ({S.AWAITING_BOOKING}, "book", {P.ohadmin, P.clinician, P.employee}, S.BOOKED, ("slot_id",)),
+    ({S.BOOKED}, "reschedule", {P.ohadmin, P.clinician, P.employee}, None, ("slot_id",)),
+    ({S.BOOKED}, "cancel_booking", {P.ohadmin, P.clinician}, S.AWAITING_BOOKING, ()),
     ({S.BOOKED}, "mark_dna", {P.system, P.clinician}, S.DNA, ()),
     ({S.DNA}, "rebook", {P.ohadmin, P.referrer}, S.AWAITING_BOOKING, ()),
     ({S.DNA}, "close_dna", {P.ohadmin, P.referrer}, S.CLOSED_DNA, ()),
@@ -471,13 +472,8 @@ async def test_invalid_field_values_are_named(client: httpx.AsyncClient, conn: a
     cases: list[tuple[Status, str, dict[str, Any], str]] = [
         (S.AWAITING_TRIAGE, "triage", {"modality": "carrier_pigeon"}, "modality"),
         (S.AWAITING_TRIAGE, "triage", {"priority": "whenever"}, "priority"),
-        (S.AWAITING_BOOKING, "book", {"appointment_at": "next tuesday"}, "appointment_at"),
-        (
-            S.AWAITING_BOOKING,
-            "book",
-            {"appointment_at": "2030-01-01T09:00:00"},
-            "appointment_at",
-        ),  # no offset
+        (S.AWAITING_BOOKING, "book", {}, "action"),  # only into a slot, at the booking endpoint
+        (S.BOOKED, "reschedule", {}, "action"),
         (S.BOOKED, "start", {"consent_to_assessment": False}, "consent_to_assessment"),
         (S.IN_CONSULTATION, "finish_consultation", {"release_choice": "tell_everyone"}, "release_choice"),
         (S.AWAITING_TRIAGE, "request_info", {"message": ""}, "message"),
@@ -518,7 +514,7 @@ async def test_fields_an_action_does_not_take_are_refused(
     assert [e["field"] for e in sneaky.json()["errors"]] == ["release_choice"]
     assert await snapshot(conn, drafting) == before
 
-    missed = await referral_in(client, conn, team, S.DNA, {"appointment_at": VALUES["appointment_at"]})
+    missed = await referral_in(client, conn, team, S.DNA, {"starts_at": "2030-01-07T10:00:00+00:00"})
     await conn.execute("UPDATE referral SET priority = 'routine' WHERE id = $1", missed)
     before = await snapshot(conn, missed)
     jump = await act(client, team.headers["manager"], missed, "rebook", body_for("rebook", priority="urgent"))
@@ -627,18 +623,94 @@ async def test_report_steps_only_through_their_endpoints(
     assert await snapshot(conn, ready) == before
 
 
+async def plan_video_clinic(client: httpx.AsyncClient, team: Cast) -> list[dict[str, Any]]:
+    """A video clinic of the team's clinician tomorrow, planned by booking staff: its slots."""
+    starts = (utc_now() + timedelta(days=1)).replace(microsecond=0)
+    body = {
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=2)).isoformat(),
+        "slot_minutes": 30,
+        "kind": "video",
+        "clinician_id": str(team.users["clinician"].id),
+    }
+    planned = await client.post("/api/v1/booking/clinics", json=body, headers=team.headers["provider_admin"])
+    assert planned.status_code == 201, planned.text
+    return list(planned.json()["slots"])
+
+
+async def booking_step(
+    client: httpx.AsyncClient,
+    conn: asyncpg.Connection,
+    team: Cast,
+    referral_id: UUID,
+    actor: str,
+    action: str,
+) -> httpx.Response:
+    """Book, move or mark as not attended through the booking endpoints (into the team's clinic)."""
+    headers = team.headers[actor]
+    admin = team.headers["provider_admin"]
+    slots = (
+        await client.get(
+            "/api/v1/booking/diary",
+            params={"week_start": str(utc_now().date() + timedelta(days=1))},
+            headers=admin,
+        )
+    ).json()["sessions"][0]["slots"]
+    free = [s for s in slots if s["appointment"] is None]
+    current = next(
+        (
+            s["appointment"]["id"]
+            for s in slots
+            if s["appointment"] and s["appointment"]["status"] == "booked"
+        ),
+        None,
+    )
+    if action == "book" and actor == "employee":
+        offer = await client.post(
+            "/api/v1/booking/offers",
+            json={"referral_id": str(referral_id), "slot_ids": [free[-1]["id"]]},
+            headers=admin,
+        )
+        assert offer.status_code == 201, offer.text
+        return await client.post(
+            f"/api/v1/booking/offers/{offer.json()['id']}/book",
+            json={"slot_id": free[-1]["id"]},
+            headers=headers,
+        )
+    if action == "book":
+        return await client.post(
+            "/api/v1/booking/appointments",
+            json={"referral_id": str(referral_id), "slot_id": free[0]["id"]},
+            headers=headers,
+        )
+    if action == "reschedule":
+        return await client.post(
+            f"/api/v1/booking/appointments/{current}/reschedule",
+            json={"slot_id": free[0]["id"]},
+            headers=headers,
+        )
+    # not attended: only once its time has come, so the slot is moved into the past first
+    await conn.execute(
+        "UPDATE clinic_slot SET starts_at = now() - interval '1 hour',"
+        " ends_at = now() - interval '30 minutes' FROM appointment a"
+        " WHERE a.slot_id = clinic_slot.id AND a.id = $1",
+        UUID(current),
+    )
+    return await client.post(f"/api/v1/clinics/appointments/{current}/dna", headers=headers)
+
+
 async def test_whole_journey_through_the_api(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     """DRAFT to CLOSED with the API only; each step is offered in allowed_actions before it is taken."""
     team = await cast(client, conn)
     referral_id = UUID((await make_referral(client, team.headers["manager"], submit=False))["id"])
-    later = (utc_now() + timedelta(days=9)).replace(microsecond=0).isoformat()
+    diary_slots = await plan_video_clinic(client, team)
     steps: list[tuple[str, str, dict[str, Any], Status]] = [
         ("manager", "submit", {}, S.AWAITING_TRIAGE),
         ("clinician", "request_info", {}, S.INFO_REQUESTED),
         ("client_admin", "respond_info", {}, S.AWAITING_TRIAGE),
         ("clinician", "triage", {}, S.AWAITING_BOOKING),
         ("provider_admin", "book", {}, S.BOOKED),
-        ("employee", "reschedule", {"appointment_at": later}, S.BOOKED),
+        ("provider_admin", "reschedule", {}, S.BOOKED),
         ("clinician", "mark_dna", {}, S.DNA),
         ("manager", "rebook", {}, S.AWAITING_BOOKING),
         ("employee", "book", {}, S.BOOKED),
@@ -678,19 +750,21 @@ async def test_whole_journey_through_the_api(client: httpx.AsyncClient, conn: as
                 )
                 assert saved.status_code == 200, saved.text
         endpoint = transitions.REPORT_ACTIONS.get(action)
-        if endpoint is None:
+        if action in transitions.BOOKING_ACTIONS:
+            response = await booking_step(client, conn, team, referral_id, actor, action)
+        elif endpoint is None:
             response = await act(client, headers, referral_id, action, body_for(action, **changes))
         else:
             response = await client.post(
                 f"/api/v1/referrals/{referral_id}/{endpoint}", json=report_bodies[action], headers=headers
             )
-        assert response.status_code in (200, 204), (actor, action, response.text)
+        assert response.status_code in (200, 201, 204), (actor, action, response.text)
         now = await client.get(f"/api/v1/referrals/{referral_id}", headers=team.headers["clinician"])
         assert now.json()["status"] == target, (action, now.json()["status"])
     final = (await client.get(f"/api/v1/referrals/{referral_id}", headers=team.headers["clinician"])).json()
     assert final["allowed_actions"] == []
     assert final["priority"] == VALUES["priority"]
-    assert final["decision"]["appointment_at"].startswith(VALUES["appointment_at"][:16])
+    assert final["decision"]["starts_at"] == diary_slots[-1]["starts_at"]
 
     history = (
         await client.get(f"/api/v1/referrals/{referral_id}/events", headers=team.headers["manager"])

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from pypdf import PdfReader
 
+from tests.booking.helpers import book_into_new_clinic
 from tests.factories import World, login, make_referral, make_world
 from tests.reports import helpers
 from tests.reports.helpers import QUESTIONS, content
@@ -36,7 +37,7 @@ async def drafting(client: httpx.AsyncClient, conn, *, choice: str = "see_first"
     await move(
         client, nurse, rid, action="triage", modality="video", clinician_grade="ohn", priority="routine"
     )
-    await move(client, nurse, rid, action="book", appointment_at="2026-11-20T10:00:00Z")
+    await book_into_new_clinic(client, nurse, rid)
     await move(client, nurse, rid, action="start", consent_to_assessment=True)
     await move(client, nurse, rid, action="finish_consultation", release_choice=choice)
     put = await client.put(

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
+from tests.booking.helpers import book_into_new_clinic
 from tests.browser import chromium
 from tests.conftest import Server
 from tests.factories import PASSWORD, World, login, make_referral, make_world
@@ -320,9 +321,11 @@ async def referral_at_report_drafting(
 ) -> str:
     """A submitted referral taken through the API to the report being written (direct release)."""
     rid: str = (await make_referral(client, manager))["id"]
+    triage = {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"}
+    moved = await client.post(f"/api/v1/referrals/{rid}/transitions", json=triage, headers=nurse)
+    assert moved.status_code == 200, moved.text
+    await book_into_new_clinic(client, nurse, rid)
     for body in (
-        {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
-        {"action": "book", "appointment_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
         {"action": "start", "consent_to_assessment": True},
         {"action": "finish_consultation", "release_choice": "release"},
     ):

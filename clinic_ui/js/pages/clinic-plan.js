@@ -31,8 +31,8 @@ export function planForm(user, onDone) {
   plan.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      await post('/api/v1/clinics/sessions', { starts_at: at(day.value, from.value), ends_at: at(day.value, to.value),
-        slot_minutes: Number(length.value), modality: 'video' });
+      await post('/api/v1/booking/clinics', { starts_at: at(day.value, from.value), ends_at: at(day.value, to.value),
+        slot_minutes: Number(length.value), kind: 'video' });
       announce('Clinic planned.');
       await onDone();
     } catch (error) {
@@ -72,7 +72,7 @@ async function fillBooking(container, user, onDone) {
     const body = { referral_id: referral.value, slot_id: slot.value };
     if (interpreter.value.trim()) body.interpreter = { name: interpreter.value.trim(), role: 'interpreter' };
     try {
-      await post('/api/v1/clinics/appointments', body);
+      await post('/api/v1/booking/appointments', body);
       announce('Booked. The employee has been sent their invitation.');
       await onDone();
     } catch (error) {

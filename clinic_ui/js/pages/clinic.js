@@ -40,6 +40,7 @@ async function listSessions() {
       ` – ${booked} booked of ${s.slots.length} appointments`);
   });
   replace(view, heading, items.length ? h('ul', { class: 'files' }, items) : p('You have no clinics today.'),
+    p(h('a', { href: 'diary.html' }, 'Plan clinics and book appointments in the clinic diary')),
     planForm(clinic.user, async () => listSessions()));
   focusOn(heading);
 }
@@ -279,6 +280,10 @@ async function start() {
   const user = await currentUser();
   if (!user) {
     window.location.replace('index.html#next=clinic.html');
+    return;
+  }
+  if (user.role === 'provider_admin') {
+    window.location.replace('diary.html');
     return;
   }
   if (user.role !== 'clinician') {

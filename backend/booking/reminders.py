@@ -16,9 +16,9 @@ from typing import Protocol, cast
 
 import asyncpg
 
-from backend.clinics import queries
-from backend.clinics.invitations import when
-from backend.clinics.schemas import AppointmentRow
+from backend.booking import queries
+from backend.booking.invitations import how_to_join, when
+from backend.booking.schemas import KIND_WORDS, AppointmentRow
 from backend.notify import service as notify
 
 logger = logging.getLogger(__name__)
@@ -35,9 +35,10 @@ class OutboxReminders:
 
     async def send(self, conn: asyncpg.Connection, appointment: AppointmentRow) -> None:
         text = (
-            f"Reminder: your occupational health video appointment with {appointment.clinician_name} is on "
-            f"{when(appointment.starts_at)} (UK time). Use the link in your invitation; "
-            f"if you cannot find it, reply and we will send a new one."
+            f"Reminder: your occupational health appointment with {appointment.clinician_name} is on "
+            f"{when(appointment.starts_at)} (UK time), {KIND_WORDS[appointment.kind]}. "
+            f"{how_to_join(appointment, url=None)} If you cannot find your invitation, reply and we will "
+            f"send a new one."
         )
         await notify.enqueue(
             conn,
@@ -45,7 +46,7 @@ class OutboxReminders:
             subject="Appointment reminder",
             body=text,
             provider_id=appointment.provider_id,
-            kind="appointment.reminder",
+            kind="booking.reminder",
         )
         if appointment.employee_phone:
             await notify.enqueue(
@@ -55,7 +56,7 @@ class OutboxReminders:
                 body=text,
                 channel="sms",
                 provider_id=appointment.provider_id,
-                kind="appointment.reminder",
+                kind="booking.reminder",
             )
 
 
@@ -69,7 +70,7 @@ async def send_due(
         for appointment in due:
             await sender.send(conn, appointment)
             await queries.mark_reminded(conn, appointment.id)
-            await queries.insert_call_event(conn, appointment.id, None, None, "reminder", {})
+            await queries.insert_call_event(conn, appointment.id, kind="reminder", actor_id=None)
     return len(due)
 
 
