@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.booking.helpers import book_into_new_clinic
 from tests.clinics.helpers import book, make_session, triaged_referral
 from tests.factories import World, login, make_world, referral_form
 from tests.readings.helpers import consent, post, simulated, start_stream
@@ -27,13 +28,15 @@ from tests.reports.helpers import consent as report_consent
 from tests.reports.helpers import content
 from tests.surveillance.helpers import enrol, make_programme, record, sign
 
-CLINICAL_TAGS = {"referrals", "readings", "clinics", "surveillance", "reports"}
+CLINICAL_TAGS = {"referrals", "readings", "clinics", "booking", "surveillance", "reports"}
 ROLES = ("provider_admin", "clinician", "client_admin", "manager", "manager_same_dept", "employee")
 # GETs under the clinical tags that read no person's records, and why.
 NOT_PERSONAL = {
     "/api/v1/clinics/ice-servers": "TURN/STUN configuration for a call",
     "/api/v1/surveillance/programmes": "programme definitions, no people",
     "/api/v1/documents/{document_id}/verify": "whether a hash matches an issued document",
+    "/api/v1/documents/{document_id}/check": "the public check: valid or not, nothing about anyone",
+    "/api/v1/booking/choices": "who may run a clinic and which employers' sites may host one",
     "/api/v1/organisations/{organisation_id}/dashboard": "suppressed aggregate figures",
     "/api/v1/organisations/{organisation_id}/report.pdf": "suppressed aggregate figures",
     "/api/v1/organisations/{organisation_id}/report.csv": "suppressed aggregate figures",
@@ -78,7 +81,7 @@ async def _released_report(client: httpx.AsyncClient, world: World, users: dict[
     await _move(
         client, nurse, rid, action="triage", modality="video", clinician_grade="ohn", priority="routine"
     )
-    await _move(client, nurse, rid, action="book", appointment_at="2026-11-20T10:00:00Z")
+    await book_into_new_clinic(client, nurse, rid)
     await _move(client, nurse, rid, action="start", consent_to_assessment=True)
     await _move(client, nurse, rid, action="finish_consultation", release_choice="see_first")
     for path, body in (
@@ -117,6 +120,7 @@ async def _records(client: httpx.AsyncClient, world: World, users: dict[str, dic
     assert booked.status_code == 201, booked.text
     records.add("appointment_id", booked.json()["appointment"]["id"])
     records.params["session_id"] = session["id"]
+    records.params["clinic_id"] = session["id"]
     # Pulse readings.
     records.ids.add((await consent(client, users["employee"]))["id"])
     stream_id, device = await start_stream(client, users["employee"], give_consent=False)

@@ -69,7 +69,7 @@ async def test_booking_an_unknown_referral_is_audited(
     session = await make_session(client, nurse, start_in=timedelta(hours=2))
     unknown = str(uuid4())
     refused = await client.post(
-        "/api/v1/clinics/appointments",
+        "/api/v1/booking/appointments",
         json={"referral_id": unknown, "slot_id": session["slots"][0]["id"]},
         headers={**nurse, "X-Request-ID": "nested-booking"},
     )
