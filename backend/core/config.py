@@ -106,14 +106,6 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OHCONNECT_", extra="ignore")
 
-    @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
-        """The production guard (production_problems above), run whenever Settings is built."""
-        problems = production_problems(self)
-        if problems:
-            raise ValueError("production refuses to start: " + "; ".join(problems))
-        return self
-
     environment: Literal["development", "production", "test"] = "development"
     database_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "OHCONNECT_DATABASE_URL")
@@ -159,6 +151,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})")
         if self.turn_urls and self.turn_secret is None:
             raise ValueError("OHCONNECT_TURN_URLS needs OHCONNECT_TURN_SECRET (coturn static-auth-secret)")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        """The production guard (production_problems above), run whenever Settings is built,
+        after the consistency checks."""
+        problems = production_problems(self)
+        if problems:
+            raise ValueError("production refuses to start: " + "; ".join(problems))
         return self
 
     @property

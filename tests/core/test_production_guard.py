@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,6 +33,18 @@ VALID = {
 }
 
 
+# The same, as Settings keywords without delivery: other tests that build a production Settings
+# start from this, e.g. Settings(**SAFE_PRODUCTION, mail_sender="smtp", ...).
+SAFE_PRODUCTION: dict[str, Any] = {
+    "environment": "production",
+    "database_url": VALID["DATABASE_URL"],
+    "public_url": VALID["OHCONNECT_PUBLIC_URL"],
+    "stun_urls": ["stun:turn.example.org:3478"],
+    "turn_urls": ["turn:turn.example.org:3478?transport=udp"],
+    "turn_secret": TURN_SECRET,
+}
+
+
 def _settings(monkeypatch: pytest.MonkeyPatch, **changes: str | None) -> Settings:
     for name in list(os.environ):
         if name.startswith("OHCONNECT_") or name == "DATABASE_URL":
@@ -54,6 +67,17 @@ def test_a_complete_production_configuration_starts(monkeypatch: pytest.MonkeyPa
     settings = _settings(monkeypatch)
     assert settings.environment == "production"
     assert settings.cookies_secure
+
+
+def test_safe_production_keywords_pass_the_guard() -> None:
+    delivery: dict[str, Any] = {
+        "mail_sender": "smtp",
+        "smtp_host": "smtp.example.org",
+        "mail_from": "clinic@oh.example.org",
+    }
+    settings = Settings(**SAFE_PRODUCTION, **delivery)
+    assert settings.environment == "production"
+    assert settings.turn_urls == SAFE_PRODUCTION["turn_urls"]
 
 
 def test_development_keeps_its_conveniences(monkeypatch: pytest.MonkeyPatch) -> None:
