@@ -52,6 +52,58 @@ def news2_bands() -> list[AlertBand]:
     ]
 
 
+# The placeholder secrets shipped in deploy/env.example (tests/core/test_production_guard.py keeps
+# this list and the file in step): a production deployment that still carries one is refused.
+EXAMPLE_SECRETS = frozenset({"change-me", "change-me-long-random"})
+MIN_DATABASE_PASSWORD = 16
+MIN_TURN_SECRET = 32
+
+
+def _database_problem(settings: Settings) -> str | None:
+    if settings.database_url is None:
+        return "DATABASE_URL is unset (the embedded database is for development and demos only)"
+    from urllib.parse import urlsplit  # here, not at the top: keeps this block self-contained
+
+    password = urlsplit(settings.database_url.get_secret_value()).password
+    if password is None:
+        return None  # peer, certificate or .pgpass authentication: nothing to judge here
+    if password in EXAMPLE_SECRETS:
+        return "DATABASE_URL still carries the example password from deploy/env.example"
+    if len(password) < MIN_DATABASE_PASSWORD:
+        return f"DATABASE_URL's password is shorter than {MIN_DATABASE_PASSWORD} characters"
+    return None
+
+
+def _turn_problems(settings: Settings) -> list[str]:
+    problems = []
+    if not settings.stun_urls:
+        problems.append("OHCONNECT_STUN_URLS is empty (point it at your coturn: stun:<host>:3478)")
+    if not settings.turn_urls:
+        problems.append("OHCONNECT_TURN_URLS is empty (calls behind strict NATs need your coturn)")
+    secret = settings.turn_secret.get_secret_value() if settings.turn_secret is not None else ""
+    if settings.turn_secret is None:
+        problems.append("OHCONNECT_TURN_SECRET is unset")
+    elif secret in EXAMPLE_SECRETS or len(secret) < MIN_TURN_SECRET:
+        problems.append(f"OHCONNECT_TURN_SECRET is the example or shorter than {MIN_TURN_SECRET} characters")
+    return problems
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Why this configuration is unsafe for production, each naming the setting; [] when fine or
+    when not in production. Checked once, when Settings is built at start-up."""
+    if settings.environment != "production":
+        return []
+    problems = []
+    if not settings.public_url.startswith("https://"):
+        problems.append("OHCONNECT_PUBLIC_URL must be an https:// address")
+    if settings.secure_cookies is False:
+        problems.append("OHCONNECT_SECURE_COOKIES=false sends session cookies over plain HTTP")
+    database = _database_problem(settings)
+    if database:
+        problems.append(database)
+    return problems + _turn_problems(settings)
+
+
 class Settings(BaseSettings):
     """Runtime configuration. Every field is documented in deploy/env.example."""
 
@@ -136,6 +188,15 @@ class Settings(BaseSettings):
         problem = mail_problem(self)
         if problem:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        """The production guard (production_problems above), run whenever Settings is built,
+        after the consistency checks."""
+        problems = production_problems(self)
+        if problems:
+            raise ValueError("production refuses to start: " + "; ".join(problems))
         return self
 
     @property

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from backend.core.config import Settings
 from backend.main import create_app
+from tests.core.test_production_guard import SAFE_PRODUCTION
 
 ROOT = Path(__file__).resolve().parents[2]
 SMTP = {"mail_sender": "smtp", "smtp_host": "smtp.example.org", "mail_from": "OH <no-reply@oh.example>"}
@@ -28,7 +29,7 @@ def test_production_refuses_the_log_sender_naming_the_setting() -> None:
     assert "OHCONNECT_MAIL_SENDER=log" in refusal(environment="production")  # the default
     assert Settings(environment="development").mail_sender == "log"
     assert Settings(environment="test", mail_sender="log").mail_sender == "log"
-    assert Settings(environment="production", **SMTP).mail_sender == "smtp"  # type: ignore[arg-type]
+    assert Settings(**SAFE_PRODUCTION, **SMTP).mail_sender == "smtp"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("host", ["smtp.example.org", "192.0.2.10", "10.0.0.5"])
@@ -40,7 +41,7 @@ def test_unencrypted_smtp_is_refused_to_any_host_but_loopback(host: str) -> None
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.53"])
 def test_unencrypted_smtp_to_loopback_is_allowed(host: str) -> None:
-    settings = Settings(environment="production", **{**SMTP, "smtp_host": host, "smtp_security": "none"})  # type: ignore[arg-type]
+    settings = Settings(**SAFE_PRODUCTION, **{**SMTP, "smtp_host": host, "smtp_security": "none"})  # type: ignore[arg-type]
     assert settings.smtp_security == "none"
 
 
@@ -70,5 +71,5 @@ def test_the_mailbox_exists_only_with_the_log_sender_outside_production() -> Non
         return set(create_app(settings).openapi()["paths"])
 
     assert "/api/v1/mailbox" in paths(Settings(environment="development"))
-    assert "/api/v1/mailbox" not in paths(Settings(environment="production", **SMTP))  # type: ignore[arg-type]
+    assert "/api/v1/mailbox" not in paths(Settings(**SAFE_PRODUCTION, **SMTP))  # type: ignore[arg-type]
     assert "/api/v1/mailbox" not in paths(Settings(environment="test", **SMTP))  # type: ignore[arg-type]
