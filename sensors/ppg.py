@@ -55,8 +55,10 @@ MIN_DURATION_S = 5.0
 MIN_QUALITY = 0.45
 _MIN_CLEAN_S = 20.0  # clean signal needed, or ``_MIN_CLEAN_SHARE`` of a shorter record
 _MIN_CLEAN_SHARE = 1.0 / 3.0
-_ALTERNATION_BPM = 130.0
+_ALTERNATION_BPM = 140.0
 _ALTERNATION = 0.8
+_SKIPPED_ALTERNATION = 0.4  # beats in between at least this tall: the slower train skipped them
+_FUNDAMENTAL_SHARE = 0.25  # power at the slower rate relative to the faster, for a true fundamental
 _CLIP_FRACTION = 0.08
 _INVERTED_SKEW = -0.25  # slope skewness below this: a light-intensity (upside-down) record
 
@@ -147,7 +149,7 @@ def _periodicity(spec: Spectrum, fs: float, period: float) -> float:
 
 def _candidate(y: FloatArray, valid: BoolArray, fs: float, period: float, ctx: _Context) -> _Analysis | str:
     half_acf = float(ctx.spec.acf[min(len(ctx.spec.acf) - 1, round(period * fs / 2))])
-    period, beats = choose_rhythm(y, valid, fs, period, MAX_BPM, half_acf)
+    period, beats = choose_rhythm(y, valid, fs, period, MAX_BPM, half_acf, try_half=False)
     if len(beats.ibi_s) < 3 or beats.span_s <= 0:
         return "no regular pulse found"
     if not MIN_BPM <= beats.bpm <= MAX_BPM:
@@ -224,11 +226,47 @@ def _analyse(x: FloatArray, fs: float) -> _Analysis | str:
     period, periodicity = dominant_period(spec, work_fs)
     used = _segments(valid, work_fs, t0)
     ctx = _Context(spec, periodicity, 60.0 / period, float(clean_fraction), t0, inverted, used)
-    best: _Analysis | str = "no regular pulse found"
+    found: list[_Analysis] = []
+    reason = "no regular pulse found"
     for candidate in _periods(spec, work_fs, period):
         result = _candidate(y, valid, work_fs, candidate, ctx)
-        if isinstance(result, _Analysis) and (isinstance(best, str) or result.quality > best.quality):
-            best = result
+        if isinstance(result, str):
+            reason = result
+        else:
+            found.append(result)
+    return _choose(found, y, spec, work_fs) if found else reason
+
+
+def _band_power(spec: Spectrum, fs: float, bpm: float) -> float:
+    """Periodogram power within 8 % (at least 0.1 Hz) of the rate ``bpm``."""
+    hz = bpm / 60.0
+    width = max(0.1, 0.08 * hz)
+    lo, hi = (min(len(spec.power), max(0, round(f * spec.n / fs))) for f in (hz - width, hz + width))
+    return float(spec.power[lo : hi + 1].sum())
+
+
+def _choose(found: list[_Analysis], y: FloatArray, spec: Spectrum, fs: float) -> _Analysis:
+    """The best-quality rhythm, unless another acceptable rhythm runs at half or double its rate.
+
+    Then the two are weighed the way a clinician would: a diastolic wave counted as a beat makes
+    the faster train alternate tall-short and usually lands above 140 bpm (the slower one is the
+    heart's); a train that skipped every other beat leaves beats of the same height in between
+    (the faster one is the heart's). With no power at the slower rate in the spectrum, the slower
+    rate cannot be a fundamental.
+    """
+    best = max(found, key=lambda a: a.quality)
+    for other in found:
+        ratio = other.beats.bpm / best.beats.bpm
+        if other.quality < MIN_QUALITY or not (1.8 <= ratio <= 2.2 or 1 / 2.2 <= ratio <= 1 / 1.8):
+            continue
+        slow, fast = (best, other) if ratio > 1 else (other, best)
+        share = _band_power(spec, fs, slow.beats.bpm) / max(_band_power(spec, fs, fast.beats.bpm), 1e-300)
+        alternation = _alternation(y, fast.beats.index, fs, fast.period)
+        if share < _FUNDAMENTAL_SHARE:
+            return fast
+        if fast.beats.bpm > _ALTERNATION_BPM and alternation < _ALTERNATION:
+            return slow
+        return fast if alternation >= _SKIPPED_ALTERNATION else slow
     return best
 
 
