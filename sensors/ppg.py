@@ -6,20 +6,23 @@ Steps:
 2. block-average rates of 50 Hz and more down to 25-50 Hz; zero-phase Butterworth band-pass
    0.5-4 Hz (``_ppg_dsp``);
 3. mark high-amplitude motion bursts (moving RMS against the quieter part of the record) and
-   leave them out of everything that follows;
+   leave them out of everything that follows; refuse with less than 20 s of clean signal (a
+   third of a record shorter than 60 s); ``used_s`` lists the clean seconds used;
 4. turn a raw light-intensity record (pulse pointing down) upright, judged by the skew of its
    slope;
-5. estimate the beat period from the autocorrelation of the clean part, scoring each candidate
-   lag by its multiples;
-6. pick beats at the steepest upslope within a refractory period tied to that period, so the
-   diastolic wave after the dicrotic notch cannot double the rate; try half the period in case
-   the autocorrelation settled on a multiple, and fill skipped beats where the rate rose
-   (``_ppg_beats``);
-7. keep the intervals between neighbouring clean beats that agree with the local rhythm, count
-   whole beats across gaps, and take the mean rate over the record;
-8. score quality from beat-shape similarity, upstroke steepness, periodicity, harmonic content,
-   interval regularity, usable share and agreement with the autocorrelation rate
-   (``_ppg_quality``). Below ``MIN_QUALITY`` the estimate is refused: ``bpm=None`` and a ``reason``.
+5. candidate beat periods: the autocorrelation's (each lag scored by its multiples), the
+   periodogram's strongest cardiac frequency, and half, a third and double the former;
+6. for each, pick beats at the steepest upslope within a refractory period tied to it
+   (``_ppg_beats``), keep the intervals between neighbouring clean beats that agree with the
+   local rhythm, count whole beats across gaps, and take the mean rate over the record;
+7. score each from beat-shape similarity, upstroke steepness, periodicity at its period,
+   harmonic content, interval regularity, usable share and agreement of beats and period
+   (``_ppg_quality``); a train above 140 bpm whose beats alternate tall-short is a diastolic
+   wave counted as a beat and scores half;
+8. keep the best, unless an acceptable rhythm runs at half or double its rate: then the spectral
+   fundamental and the height alternation decide (``_choose``), so neither a harmonic nor a
+   sub-harmonic is reported. Below ``MIN_QUALITY`` the estimate is refused: ``bpm=None`` and a
+   ``reason``.
 """
 
 from __future__ import annotations
@@ -171,7 +174,6 @@ def _candidate(y: FloatArray, valid: BoolArray, fs: float, period: float, ctx: _
 @dataclass(frozen=True, slots=True)
 class _Context:
     spec: Spectrum
-    periodicity: float
     spectral_bpm: float
     clean_fraction: float
     t0: float
@@ -223,9 +225,9 @@ def _analyse(x: FloatArray, fs: float) -> _Analysis | str:
         clean_s = clean_fraction * len(y) / work_fs
         return f"too much motion: {clean_s:.1f} s of clean signal, need {needed:.0f} s"
     spec = spectrum(y, valid, max_lag(work_fs))
-    period, periodicity = dominant_period(spec, work_fs)
+    period, _ = dominant_period(spec, work_fs)
     used = _segments(valid, work_fs, t0)
-    ctx = _Context(spec, periodicity, 60.0 / period, float(clean_fraction), t0, inverted, used)
+    ctx = _Context(spec, 60.0 / period, float(clean_fraction), t0, inverted, used)
     found: list[_Analysis] = []
     reason = "no regular pulse found"
     for candidate in _periods(spec, work_fs, period):
