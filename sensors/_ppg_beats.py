@@ -169,7 +169,14 @@ def _alternation(beats: Beats) -> float:
 
 
 def choose_rhythm(
-    y: FloatArray, valid: BoolArray, fs: float, period: float, max_bpm: float, half_acf: float
+    y: FloatArray,
+    valid: BoolArray,
+    fs: float,
+    period: float,
+    max_bpm: float,
+    half_acf: float,
+    *,
+    try_half: bool = True,
 ) -> tuple[float, Beats]:
     """Beats at the autocorrelation period, or at half of it when that explains the record better.
 
@@ -179,15 +186,17 @@ def choose_rhythm(
     full period stays, with only the half-period beats that fill the middle of an interval added
     (the rate rose during the record). ``half_acf`` is the autocorrelation at half the period: at
     half a true period the signal is in anti-phase (about -0.4 and below), so the half-period
-    check only runs when it is not.
+    check only runs when it is not. ``try_half=False`` keeps the period and its beats as picked
+    (the caller tries half of it separately).
     """
     picked = pick_beats(y, valid, fs, period)
-    if 120.0 / period > max_bpm or half_acf < -0.3:
+    if not try_half or 120.0 / period > max_bpm or half_acf < -0.3:
         return period, find_beats(y, valid, fs, picked)
     half_picked = pick_beats(y, valid, fs, period / 2)
     half = find_beats(y, valid, fs, half_picked)
     if (
-        len(half.index) >= 1.4 * len(picked[0])
+        try_half
+        and len(half.index) >= 1.4 * len(picked[0])
         and half.kept >= 0.8
         and half.cv <= 0.12
         and _alternation(half) >= 0.5

@@ -87,8 +87,8 @@ def quality_index(f: Features) -> float:
     steady_beats = _ramp(f.template, 0.9, 0.97) * _ramp(-f.cv, -0.06, -0.03) * _ramp(f.kept, 0.9, 0.98)
     parts = (
         _ramp(f.template, 0.7, 0.95),
-        max(_ramp(f.periodicity, 0.2, 0.6), steady_beats),
-        max(_ramp(f.harmonic, 0.35, 0.75), steady_beats),
+        max(_ramp(f.periodicity, 0.05, 0.5), steady_beats),
+        max(_ramp(f.harmonic, 0.15, 0.6), steady_beats),
         _ramp(f.kept, 0.6, 0.95) * _ramp(-f.cv, -0.18, -0.06),
         _ramp(f.clean_fraction, 0.2, 0.6),
         _ramp(-f.agreement, -0.12, -0.02),
