@@ -27,6 +27,9 @@ from backend.core.openapi import Problem
 from backend.db import migrate, pool
 from backend.db.pubsub import Hub
 from backend.notify import service as notify
+from backend.observe import logs as observe_logs
+from backend.observe.metrics import MetricsMiddleware
+from backend.observe.router import router as metrics_router
 from backend.readings.router import router as readings_router
 from backend.readings.ws import router as readings_ws_router
 from backend.referrals.router import OPENAPI_MODELS
@@ -66,7 +69,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pool_gate = asyncio.Semaphore(settings.db_pool_max)
     app.state.hub = Hub(dsn)
     await app.state.hub.start()
-    sender = notify.log_headers_sender if settings.environment == "production" else notify.log_sender
+    # Neither stand-in sender writes a recipient or a body to the log (backend.observe.logs).
+    production = settings.environment == "production"
+    sender = observe_logs.refusing_sender if production else observe_logs.log_only_sender
     dispatcher = asyncio.create_task(notify.run_dispatcher(app.state.pool, sender))
     clinics = await clinics_runtime.start(app.state, app.state.pool, app.state.hub, settings)
     try:
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.request_max_bytes,
         large_paths={"/attachments": upload_limit, "/readings/batches": settings.readings_batch_max_bytes},
     )
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
     app.include_router(auth_router)
     app.include_router(referrals_router)
@@ -108,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(clinics_ws_router)
     app.include_router(surveillance_router)
     app.include_router(reports_router)
+    app.include_router(metrics_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,99 @@
+"""Log lines for ``ohconnect serve`` and ``demo``: JSON objects (production) or readable text, made by
+structlog from every standard-library logger, each carrying the request id of the request it
+belongs to. Log calls name records by id and never carry names, addresses, dates of birth or
+clinical words; the access log names the route template, never the raw path or the client address.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import structlog
+from structlog.types import EventDict, Processor, WrappedLogger
+
+from backend.core.http import current_request_id
+from backend.notify.queries import OutboxMessage
+
+outbox_logger = logging.getLogger("ohconnect.outbox")
+
+
+def add_request_id(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    rid = current_request_id()
+    if rid is not None:
+        event.setdefault("request_id", rid)
+    return event
+
+
+def _shared(fmt: Literal["json", "text"]) -> list[Processor]:
+    processors: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        add_request_id,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if fmt == "json":
+        processors.append(structlog.stdlib.ExtraAdder())
+    return processors
+
+
+def formatter(fmt: Literal["json", "text"] = "text") -> structlog.stdlib.ProcessorFormatter:
+    """The logging.Formatter of every handler (named by dotted path in ``log_config``)."""
+    shared = _shared(fmt)
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False, sort_keys=False)
+    )
+    tail: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if fmt == "json":
+        tail += [structlog.processors.dict_tracebacks]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[*tail, renderer])
+
+
+def log_config(level: str, fmt: Literal["json", "text"]) -> dict[str, Any]:
+    """``logging.config.dictConfig`` input for the CLI and uvicorn (also in worker processes):
+    everything to stderr through one formatter; uvicorn's own access log is replaced by
+    ``ohconnect.access`` (backend.observe.metrics), which leaves out client addresses and raw paths."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"structured": {"()": "backend.observe.logs.formatter", "fmt": fmt}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "structured",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+            "pgserver": {"level": "WARNING"},
+        },
+    }
+
+
+async def log_only_sender(message: OutboxMessage) -> None:
+    """Development sender: a message counts as sent and the log names it by id only (its recipient
+    and body stay in the outbox table, where tests and the demo read them)."""
+    outbox_logger.info(
+        "%s message %s written to the outbox table only (no sender configured)", message.channel, message.id
+    )
+
+
+async def refusing_sender(message: OutboxMessage) -> None:
+    """Production stand-in until a real sender is configured: nothing is delivered."""
+    outbox_logger.warning(
+        "no e-mail/SMS sender configured; %s message %s not delivered", message.channel, message.id
+    )
+    raise RuntimeError("no sender configured")
