@@ -25,17 +25,23 @@ def add_request_id(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     return event
 
 
+def drop_colour(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    event.pop("color_message", None)  # uvicorn's terminal copy of the message
+    return event
+
+
 def _shared(fmt: Literal["json", "text"]) -> list[Processor]:
-    processors: list[Processor] = [
+    # In JSON, a record's ``extra`` fields (route, status, ...) become keys of the object.
+    extras: list[Processor] = [structlog.stdlib.ExtraAdder()] if fmt == "json" else []
+    return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        *extras,
         add_request_id,
+        drop_colour,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    if fmt == "json":
-        processors.append(structlog.stdlib.ExtraAdder())
-    return processors
 
 
 def formatter(fmt: Literal["json", "text"] = "text") -> structlog.stdlib.ProcessorFormatter:
