@@ -10,6 +10,7 @@ import logging
 from typing import Any, Literal
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 from structlog.types import EventDict, Processor, WrappedLogger
 
 from backend.core.http import current_request_id
@@ -50,11 +51,14 @@ def formatter(fmt: Literal["json", "text"] = "text") -> structlog.stdlib.Process
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False, sort_keys=False)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, sort_keys=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     tail: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if fmt == "json":
-        tail += [structlog.processors.dict_tracebacks]
+        # Tracebacks as data, WITHOUT local variables (they would hold whatever a request carried).
+        tail += [structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -201,3 +201,17 @@ def test_text_format_carries_the_request_id_and_json_is_one_object_per_line() ->
     assert Settings(environment="production").log_format_used == "json"
     assert Settings(environment="development").log_format_used == "text"
     assert Settings(environment="production", log_format="text").log_format_used == "text"
+
+
+def test_a_logged_traceback_carries_no_local_variables() -> None:
+    def fail(full_name: str) -> None:
+        raise RuntimeError("could not store the record")
+
+    try:
+        fail("Wilhelmina " + "Quarter" + "field")  # the name only ever exists as a local variable
+    except RuntimeError:
+        record = logging.LogRecord("ohconnect.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    for fmt in ("json", "text"):
+        rendered = logs.formatter(fmt).format(record)
+        assert "could not store the record" in rendered
+        assert "Quarterfield" not in rendered, fmt
