@@ -68,6 +68,15 @@ def formatter(fmt: Literal["json", "text"] = "text") -> structlog.stdlib.Process
     return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[*tail, renderer])
 
 
+class NoClientAddresses(logging.Filter):
+    """Drops uvicorn's WebSocket lines, which name the client's address and the raw path;
+    ``ohconnect.access`` logs each socket by route template instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        return not (record.name.startswith("uvicorn") and '"WebSocket %s"' in message)
+
+
 def log_config(level: str, fmt: Literal["json", "text"]) -> dict[str, Any]:
     """``logging.config.dictConfig`` input for the CLI and uvicorn (also in worker processes):
     everything to stderr through one formatter; uvicorn's own access log is replaced by
@@ -76,10 +85,12 @@ def log_config(level: str, fmt: Literal["json", "text"]) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"structured": {"()": "backend.observe.logs.formatter", "fmt": fmt}},
+        "filters": {"no_client_addresses": {"()": "backend.observe.logs.NoClientAddresses"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "structured",
+                "filters": ["no_client_addresses"],
                 "stream": "ext://sys.stderr",
             }
         },

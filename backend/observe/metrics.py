@@ -8,10 +8,13 @@ Prometheus scrapes every process (see README, "Metrics").
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.core.http import request_id_var
 
 logger = logging.getLogger("ohconnect.access")
 
@@ -147,17 +150,26 @@ class MetricsMiddleware:
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
         gauge = WEBSOCKETS_OPEN.labels(socket_kind(str(scope.get("path", ""))))
-        accepted = False
+        accepted: float | None = None
+        # A socket's log lines share one id, as a request's do (set for HTTP by SecurityHeadersMiddleware).
+        token = request_id_var.set(secrets.token_hex(8))
 
         async def counted_send(message: Message) -> None:
             nonlocal accepted
-            if message["type"] == "websocket.accept" and not accepted:
-                accepted = True
+            if message["type"] == "websocket.accept" and accepted is None:
+                accepted = time.perf_counter()
                 gauge.inc()
+                logger.info(
+                    "WebSocket %s accepted", route_template(scope), extra={"route": route_template(scope)}
+                )
             await send(message)
 
         try:
             await self.app(scope, receive, counted_send)
         finally:
-            if accepted:
+            if accepted is not None:
                 gauge.dec()
+                seconds = time.perf_counter() - accepted
+                route = route_template(scope)
+                logger.info("WebSocket %s closed after %.1f s", route, seconds, extra={"route": route})
+            request_id_var.reset(token)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from websockets.asyncio.client import connect
 
 from backend.auth.schemas import Role
 from backend.core.config import Settings
@@ -42,6 +43,7 @@ WORKER = {
     "email": "b.inchcape@employer.example",
     "date_of_birth": "1968-07-19",
 }
+CLIENT_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+:\d+ - |\('127\.0\.0\.1', \d+\)")
 CLINICAL = ("tinnitus", "dermatitis", "eczema", "otitis")
 
 
@@ -162,6 +164,9 @@ async def test_a_full_journey_logs_no_personal_or_clinical_data(
             stream_id, device = await start_stream(client, employee, "ble-hr")
             for batch in simulated("ble-hr", stream_id, seconds=2, bpm=72):
                 assert (await post(client, device, batch)).status_code == 201
+            live = url.replace("http://", "ws://") + f"/ws/readings/{stream_id}"
+            async with connect(live, additional_headers=employee) as ws:
+                assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "snapshot"
             assert (await client.get("/no-such-page")).status_code == 404
         for _ in range(100):  # every queued message has been through the sender (which logs)
             if not await conn.fetchval("SELECT count(*) FROM outbox_message WHERE sent_at IS NULL"):
@@ -177,11 +182,14 @@ async def test_a_full_journey_logs_no_personal_or_clinical_data(
     leaks = [(word, line) for line in lines for word in words if word in line.lower()]
     print(f"log privacy: {len(lines)} log lines checked for {len(words)} personal and clinical terms")
     assert leaks == [], leaks[:5]
+    addresses = [line for line in lines if CLIENT_ADDRESS.search(line)]
+    assert addresses == [], addresses[:3]
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     access = [r for r in records if r.get("logger") == "ohconnect.access"]
     assert len(access) >= 20
     assert all(r.get("request_id") for r in access), "an access line without a request id"
     assert any(r.get("route") == "/api/v1/referrals/{referral_id}/transitions" for r in access)
+    assert any(r["event"] == "WebSocket /ws/readings/{stream_id} accepted" for r in access)
     assert any(r.get("level") == "debug" for r in records), "the server did not log at DEBUG"
     assert any(r.get("logger") == "ohconnect.outbox" for r in records), "no message reached the sender"
 
