@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import logging
 import logging.config
 import os
@@ -27,7 +26,6 @@ from uuid import UUID
 import asyncpg
 import httpx
 import uvicorn
-import uvicorn.config
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from backend import demo
@@ -38,6 +36,7 @@ from backend.core.errors import AppError
 from backend.core.types import Email
 from backend.db import migrate, pool
 from backend.main import create_app
+from backend.observe import logs as observe_logs
 from sensors import phone as sensors_phone
 
 logger = logging.getLogger("ohconnect")
@@ -188,13 +187,9 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> None:
     print(asyncio.run(_user_create(pool.resolve_dsn(settings), settings, args, password)))
 
 
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging, everything on stderr, plus the application's own loggers."""
-    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
-    config["root"] = {"handlers": ["default"], "level": level}
-    config["loggers"]["pgserver"] = {"level": "WARNING"}
-    return config
+def _log_config(settings: Settings) -> dict[str, Any]:
+    """Every logger, uvicorn's included, on stderr as JSON or text (backend.observe.logs)."""
+    return observe_logs.log_config(settings.log_level.upper(), settings.log_format_used)
 
 
 def _local_url(host: str, port: int) -> str:
@@ -210,7 +205,7 @@ def _dsn(settings: Settings) -> str:
 
 def _prepare(settings: Settings, host: str, port: int) -> Settings:
     """Start the database if embedded, apply migrations, and pin the DSN and public URL."""
-    logging.config.dictConfig(_log_config(settings.log_level.upper()))
+    logging.config.dictConfig(_log_config(settings))
     dsn = pool.resolve_dsn(settings)
     asyncio.run(migrate.migrate(dsn, app_role=settings.db_app_role))  # logs what it applies
     update: dict[str, Any] = {"database_url": SecretStr(dsn)}
@@ -223,8 +218,9 @@ def _run(settings: Settings, host: str, port: int, workers: int) -> None:
     options: dict[str, Any] = {
         "host": host,
         "port": port,
-        "log_config": _log_config(settings.log_level.upper()),
+        "log_config": _log_config(settings),
         "log_level": settings.log_level.lower(),
+        "access_log": False,  # ohconnect.access logs each request without the client's address
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **options)

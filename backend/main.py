@@ -35,6 +35,8 @@ from backend.db.pubsub import Hub
 from backend.notify import dispatcher as delivery
 from backend.notify import mailbox, senders
 from backend.notify.router import router as messages_router
+from backend.observe.metrics import MetricsMiddleware
+from backend.observe.router import router as metrics_router
 from backend.readings.router import router as readings_router
 from backend.readings.ws import router as readings_ws_router
 from backend.referrals.router import OPENAPI_MODELS
@@ -159,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.request_max_bytes,
         large_paths={"/attachments": upload_limit, "/readings/batches": settings.readings_batch_max_bytes},
     )
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
     app.include_router(auth_router)
     app.include_router(accounts_router)
@@ -174,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(messages_router)
     if mailbox.enabled(settings):
         app.include_router(mailbox.router)
+    app.include_router(metrics_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     booking_change_notice_hours: int = Field(default=24, ge=0, le=24 * 14)
     max_server_peers: int = Field(default=2, ge=0, le=64)
     log_level: str = "INFO"
+    # Log lines as JSON objects (one per line) or readable text; unset: json in production, else text.
+    log_format: Literal["json", "text"] | None = None
+    # GET /metrics answers loopback clients, and others sending this as a bearer token.
+    metrics_token: SecretStr | None = None
     # Pulse readings from phones: the largest batch upload, the lifetime of a stream's device
     # token, and the bands that flag a stream (NEWS2 by default) with how many readings make a flag.
     readings_batch_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
@@ -198,6 +202,12 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("production refuses to start: " + "; ".join(problems))
         return self
+
+    @property
+    def log_format_used(self) -> Literal["json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "text"
 
     @property
     def cookies_secure(self) -> bool:

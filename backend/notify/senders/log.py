@@ -1,7 +1,8 @@
-"""Development sender: the whole message (single-use links included) goes to the log.
+"""Development sender: a message counts as sent and stays in the outbox table.
 
-Allowed only outside production (settings refuse it there); the demo mailbox page shows the same
-messages from the outbox table.
+Allowed only outside production (settings refuse it there). The log names the message by id,
+kind and channel only (never its recipient, text or links); the demo mailbox page (`/mailbox`)
+shows the whole message from the outbox table.
 """
 
 from __future__ import annotations
@@ -14,12 +15,4 @@ logger = logging.getLogger("ohconnect.outbox")
 
 
 async def send(message: OutboxMessage) -> None:
-    logger.info(
-        "%s %s (%s) to %s: %s\n%s",
-        message.channel,
-        message.id,
-        message.kind,
-        message.recipient,
-        message.subject,
-        message.body,
-    )
+    logger.info("%s message %s (%s) kept for the mailbox", message.channel, message.id, message.kind)

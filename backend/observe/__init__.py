@@ -1,0 +1,1 @@
+"""Operations: Prometheus metrics (``GET /metrics``) and structured logs."""
