@@ -12,6 +12,7 @@ import secrets
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
 
 from backend.core.config import Settings
 from backend.observe import service
@@ -43,8 +44,17 @@ def allowed(request: Request, settings: Settings) -> bool:
     return _token_ok(request, settings) or _loopback(request)
 
 
+async def _unknown_page(request: Request) -> Response:
+    """Exactly what a page that does not exist gets (the pages mount's "not found" page)."""
+    for route in request.app.routes:
+        pages = getattr(route, "app", None)
+        if getattr(route, "name", None) == "ui" and isinstance(pages, StaticFiles):
+            return await pages.get_response("metrics", request.scope)
+    raise HTTPException(status_code=404, detail="Not Found")
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     if not allowed(request, request.app.state.settings):
-        raise HTTPException(status_code=404, detail="Not Found")
+        return await _unknown_page(request)
     return Response(await service.render(request.app.state), media_type=CONTENT_TYPE_LATEST)

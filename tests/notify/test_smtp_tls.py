@@ -21,6 +21,7 @@ from backend.core.config import Settings
 from backend.notify.schemas import DeliveryError, OutboxMessage
 from backend.notify.senders.smtp import SmtpSender
 from tests.conftest import free_port
+from tests.core.test_production_guard import SAFE_PRODUCTION
 from tests.notify.conftest import FROM
 from tests.notify.smtp_server import Recorder
 
@@ -65,7 +66,7 @@ def message() -> OutboxMessage:
 def sender(port: int, security: str) -> SmtpSender:
     return SmtpSender(
         Settings(
-            environment="production", mail_sender="smtp", smtp_host="localhost", smtp_port=port,
+            **SAFE_PRODUCTION, mail_sender="smtp", smtp_host="localhost", smtp_port=port,
             smtp_security=security, mail_from=FROM,
         )
     )  # fmt: skip

@@ -21,9 +21,17 @@ from backend.core.config import Settings
 from backend.core.http import request_id_var
 from backend.observe import logs
 from tests.conftest import free_port
+from tests.core.test_production_guard import SAFE_PRODUCTION
 from tests.factories import login, make_user, make_world, referral_form
 from tests.readings.helpers import post, simulated, start_stream
 from tests.surveillance.helpers import enrol, make_programme, record
+
+PRODUCTION = {
+    **SAFE_PRODUCTION,
+    "mail_sender": "smtp",
+    "smtp_host": "smtp.example.org",
+    "mail_from": "oh@example.org",
+}
 
 TOKEN = re.compile(r"#token=([A-Za-z0-9_\-]+)")
 EMPLOYEE = {
@@ -206,9 +214,9 @@ def test_text_format_carries_the_request_id_and_json_is_one_object_per_line() ->
     assert "request_id=req-abc123" in text
     assert json.loads(line)["request_id"] == "req-abc123"
     assert json.loads(line)["event"] == "stored batch"
-    assert Settings(environment="production").log_format_used == "json"
+    assert Settings(**PRODUCTION).log_format_used == "json"
     assert Settings(environment="development").log_format_used == "text"
-    assert Settings(environment="production", log_format="text").log_format_used == "text"
+    assert Settings(**PRODUCTION, log_format="text").log_format_used == "text"
 
 
 def test_a_logged_traceback_carries_no_local_variables() -> None:
