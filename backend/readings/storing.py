@@ -80,7 +80,7 @@ def receipt_for(p: Plan) -> BatchReceipt:
     quality = p.ppg_quality
     if p.batch.ppg is None:
         quality = round(sum(qualities) / len(qualities), 3) if qualities else None
-    return BatchReceipt(
+    return BatchReceipt.model_construct(  # every field is given, from typed values
         stream_id=p.batch.stream_id,
         seq=p.batch.seq,
         received_at=p.received_at,
@@ -228,11 +228,11 @@ def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> dict[str, A
     wave = None
     if p.batch.ppg is not None:
         samples, fs = decode.decimate(p.batch.ppg.samples, p.batch.ppg.fs)
-        wave = Waveform(t0_s=p.batch.ppg.t_offset_s, fs=fs, samples=samples)
+        wave = Waveform.model_construct(t0_s=p.batch.ppg.t_offset_s, fs=fs, samples=samples)
     duration = None
     if totals.first_offset_s is not None and totals.last_offset_s is not None:
         duration = round(totals.last_offset_s - totals.first_offset_s, 3)
-    event = LiveEvent(
+    event = LiveEvent.model_construct(  # built from typed values: no validation on each batch
         type="batch",
         stream_id=p.batch.stream_id,
         seq=p.batch.seq,
@@ -242,7 +242,7 @@ def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> dict[str, A
         quality=receipt.quality,
         no_pulse_reason=receipt.no_pulse_reason,
         wave=wave,
-        totals=LiveTotals(
+        totals=LiveTotals.model_construct(
             batches=totals.batches,
             readings=totals.readings,
             heart_rate_mean_bpm=_mean(totals.hr_sum, totals.hr_count, 2),
