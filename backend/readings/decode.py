@@ -212,8 +212,6 @@ def decimate(samples: Sequence[float], fs: float, max_points: int = 400) -> tupl
     factor = max(1, round(fs / WAVE_FS), math.ceil(len(samples) / max_points))
     if factor == 1:
         return [round(x, 5) for x in samples], fs
-    out = [
-        round(sum(samples[i : i + factor]) / len(samples[i : i + factor]), 5)
-        for i in range(0, len(samples), factor)
-    ]
+    blocks = (samples[i : i + factor] for i in range(0, len(samples), factor))
+    out = [round(sum(block) / len(block), 5) for block in blocks]
     return out, fs / factor

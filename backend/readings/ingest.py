@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import replace
 from datetime import timedelta
@@ -33,7 +34,14 @@ from backend.readings.errors import (
     StreamClosed,
     StreamNotFound,
 )
-from backend.readings.schemas import BatchReceipt, PpgRunRow, StoredBatch, StreamForBatch, StreamRow
+from backend.readings.schemas import (
+    BatchReceipt,
+    BatchStore,
+    PpgRunRow,
+    StoredBatch,
+    StreamForBatch,
+    StreamRow,
+)
 from backend.readings.service import (
     DEVICE_REFUSED,
     Writer,
@@ -134,10 +142,11 @@ def _ppg_lookback(current: PpgRunRow | None) -> int:
     return min(MAX_LOOKBACK, math.ceil(decode.WINDOW_S / per_batch) + 1)
 
 
-def _heart_rate_from_ppg(current: PpgRunRow | None, found: StreamForBatch, p: Plan) -> None:
+async def _heart_rate_from_ppg(current: PpgRunRow | None, found: StreamForBatch, p: Plan) -> None:
+    """The heart rate over the PPG window, estimated in a worker thread (off the event loop)."""
     if current is None:
         return  # not a PPG batch, or no estimate due: the receipt says nothing about the heart rate
-    result = decode.heart_rate_from_ppg(current, found.ppg_runs)
+    result = await asyncio.to_thread(decode.heart_rate_from_ppg, current, found.ppg_runs)
     p.ppg_quality, p.no_pulse_reason = result.quality, result.reason
     if result.point is not None:
         p.points.append(result.point)
@@ -205,26 +214,28 @@ async def _try_store(
     _check_state(stream, p)
     await _check_order(conn, stream, p)
     p = replace(p, points=list(p.points))  # each attempt adds its own heart-rate estimate
-    _heart_rate_from_ppg(current, found, p)
+    await _heart_rate_from_ppg(current, found, p)
     receipt = storing.receipt_for(p)
     if p.points:
         await _ensure_partitions(conn, p)
-    alert_columns, level = storing.alert_columns(p, found.alerts, found.alert_level, settings)
+    alert_rows, level = storing.alert_rows(p, found.alerts, found.alert_level, settings)
     summary = storing.next_summary(stream, p, level)
-    store = queries.BatchStore(
+    store = BatchStore.model_construct(
         batch=storing.batch_row(p, receipt),
-        readings=storing.reading_columns(p),
-        alerts=alert_columns,
+        readings=storing.reading_rows(p),
+        alerts=alert_rows,
         summary=summary,
         batches_read=stream.batches,
         token_hash=writer.device_token_hash,
-        audit=audit_event(actor, "readings.batch.ingest", stream),
-        notification=pubsub.notification(
-            channel(stream.id), storing.live_event(p, receipt, summary.totals())
-        ),
     )
+    event = storing.live_event(p, receipt, summary.totals())
     try:
-        stored = await queries.store_batch(conn, store)
+        stored = await queries.store_batch(
+            conn,
+            store,
+            audit=audit_event(actor, "readings.batch.ingest", stream),
+            notification=pubsub.notification(channel(stream.id), event),
+        )
     except asyncpg.UniqueViolationError:  # stored meanwhile by another request: read it again
         return None
     return (receipt, True) if stored else None

@@ -13,16 +13,20 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pydantic import BaseModel
 
 from backend.audit import queries as audit_queries
 from backend.core.listing import ListParams
 from backend.db.sqlparams import SqlParams, order_by
 from backend.readings.schemas import (
+    AlertInsert,
     AlertRow,
     BatchInsert,
     BatchReceipt,
+    BatchStore,
     ConsentRow,
     PpgRunRow,
+    ReadingInsert,
     ReadingRow,
     StoredBatch,
     StreamForBatch,
@@ -160,46 +164,47 @@ ALL_PPG_RUNS = """
 SELECT seq, first_offset_s, ppg_fs AS fs, ppg_samples AS samples FROM reading_batch
 WHERE stream_id = $1 AND payload_kind = 'ppg' ORDER BY seq
 """
-# One statement stores a batch, and so commits or fails as a whole: the stream's new summary
-# ($31 to $55, worked out from the stream as read), written only while the stream still holds the
-# $56 batches it held when read, is open, and (for a device, $57) still has this device token;
-# then the raw batch, its readings and alert-band counts, the audit row ($58 to $67) and the live
-# event ($68, $69), which PostgreSQL delivers on commit. Returns 1 when stored, 0 when the stream
-# changed meanwhile (read it again and retry). Parameters of INSERT ... SELECT carry their types.
+
+
+def _named(model: type[BaseModel], source: str) -> str:
+    """``source``'s fields of ``model``, by name: "a.x, a.y"."""
+    return ", ".join(f"{source}.{name}" for name in model.model_fields)
+
+
+# One statement stores a batch, and so commits or fails as a whole. $1 is one JSON record
+# (``schemas.BatchStore``) whose field names are column names: jsonb_populate_record turns each
+# part into a row of the table it fills, and every column is then picked by name, so that adding
+# a field or column cannot shift a value. The stream's new summary (worked out from the stream as
+# read) is written only while the stream still holds the batches it held when read, is open, and
+# (for a device) still has this device token; then the raw batch, its readings and alert-band
+# counts, the audit row ($2 to $11, in audit.service.event_values' order) and the live event
+# ($12, $13), which PostgreSQL delivers on commit. Returns 1 when stored, 0 when the stream
+# changed meanwhile (read it again and retry).
 STORE_BATCH = f"""
-WITH stream AS (
-    UPDATE reading_stream s SET
-        started_at = $31, batches = $32, samples = $33, readings = $34, absent = $35,
-        hr_count = $36, hr_sum = $37, hr_min = $38, hr_max = $39,
-        spo2_count = $40, spo2_sum = $41, spo2_min = $42, quality_count = $43, quality_sum = $44,
-        first_offset_s = $45, last_offset_s = $46, max_seq = $47, last_at = $48,
-        last_heart_rate_bpm = $49, last_spo2_pct = $50, last_quality = $51, last_received_at = $52,
-        clock_skew_s = $53, max_abs_clock_skew_s = $54, alert_level = $55
-    WHERE s.id = $1 AND s.batches = $56 AND s.status = 'open'
-      AND ($57::bytea IS NULL OR s.device_token_hash = $57)
+WITH arg AS (
+    SELECT $1::text::jsonb AS j
+), stream AS (
+    UPDATE reading_stream s
+    SET ({", ".join(SummaryUpdate.model_fields)}) = ({_named(SummaryUpdate, "n")})
+    FROM arg, jsonb_populate_record(NULL::reading_stream, arg.j->'summary') n
+    WHERE s.id = (arg.j->'batch'->>'stream_id')::uuid AND s.batches = (arg.j->>'batches_read')::int
+      AND s.status = 'open'
+      AND (arg.j->>'token_hash' IS NULL OR s.device_token_hash = (arg.j->>'token_hash')::bytea)
     RETURNING s.id
 ), new_batch AS (
-    INSERT INTO reading_batch (stream_id, seq, body_sha256, payload_kind, device, sent_at, received_at,
-                               clock_skew_s, first_offset_s, last_offset_s, payload, ppg_fs, ppg_samples,
-                               receipt)
-    SELECT s.id, $2::int, $3::bytea, $4::text, $5::jsonb, $6::timestamptz, $7::timestamptz, $8::float8,
-           $9::float8, $10::float8, $11::jsonb, $12::float8, $13::float8[], $14::jsonb
-    FROM stream s
+    INSERT INTO reading_batch ({", ".join(BatchInsert.model_fields)})
+    SELECT {_named(BatchInsert, "r")}
+    FROM stream s, arg, jsonb_populate_record(NULL::reading_batch, arg.j->'batch') r
+    WHERE r.stream_id = s.id
     RETURNING stream_id, seq
 ), new_readings AS (
-    INSERT INTO reading (stream_id, seq, taken_at, offset_s, source, heart_rate_bpm, spo2_pct, rr_intervals_s,
-                         quality, heart_rate_absent, spo2_absent)
-    SELECT b.stream_id, b.seq, x.t, x.o, x.src, x.hr, x.sp, x.rr::real[], x.q, x.ha, x.sa
-    FROM new_batch b,
-         unnest($15::timestamptz[], $16::float8[], $17::text[], $18::real[], $19::real[], $20::text[],
-                $21::real[], $22::text[], $23::text[]) AS x(t, o, src, hr, sp, rr, q, ha, sa)
+    INSERT INTO reading (stream_id, seq, {", ".join(ReadingInsert.model_fields)})
+    SELECT b.stream_id, b.seq, {_named(ReadingInsert, "x")}
+    FROM new_batch b, arg, jsonb_populate_recordset(NULL::reading, arg.j->'readings') x
 ), new_alerts AS (
-    INSERT INTO reading_alert AS a (stream_id, measure, level, readings, min_value, max_value, first_at,
-                                    last_at)
-    SELECT b.stream_id, x.m, x.l, x.n, x.lo, x.hi, x.f, x.la
-    FROM new_batch b,
-         unnest($24::text[], $25::text[], $26::int[], $27::real[], $28::real[], $29::timestamptz[],
-                $30::timestamptz[]) AS x(m, l, n, lo, hi, f, la)
+    INSERT INTO reading_alert AS a (stream_id, {", ".join(AlertInsert.model_fields)})
+    SELECT b.stream_id, {_named(AlertInsert, "x")}
+    FROM new_batch b, arg, jsonb_populate_recordset(NULL::reading_alert, arg.j->'alerts') x
     ON CONFLICT ON CONSTRAINT reading_alert_pk DO UPDATE SET
         readings = a.readings + EXCLUDED.readings,
         min_value = least(a.min_value, EXCLUDED.min_value),
@@ -207,9 +212,9 @@ WITH stream AS (
         first_at = least(a.first_at, EXCLUDED.first_at),
         last_at = greatest(a.last_at, EXCLUDED.last_at)
 ), audit AS (
-    {audit_queries.insert_event_per_row("new_batch", 58)}
+    {audit_queries.insert_event_per_row("new_batch", 2)}
 ), live AS (
-    SELECT pg_notify($68, $69) FROM new_batch
+    SELECT pg_notify($12, $13) FROM new_batch
 )
 SELECT count(*) FROM live
 """
@@ -377,82 +382,17 @@ async def all_ppg_runs(conn: asyncpg.Connection, stream_id: UUID) -> list[PpgRun
     return [PpgRunRow.model_validate(dict(r)) for r in await conn.fetch(ALL_PPG_RUNS, stream_id)]
 
 
-@dataclass
-class ReadingColumns:
-    """Readings of one batch, column by column, for one bulk insert."""
-
-    taken_at: list[datetime]
-    offset_s: list[float]
-    source: list[str]
-    heart_rate_bpm: list[float | None]
-    spo2_pct: list[float | None]
-    rr_intervals_s: list[str | None]  # PostgreSQL array literals, e.g. "{0.83,0.81}"
-    quality: list[float | None]
-    heart_rate_absent: list[str | None]
-    spo2_absent: list[str | None]
-
-    def values(self) -> list[Any]:
-        return [
-            self.taken_at, self.offset_s, self.source, self.heart_rate_bpm, self.spo2_pct,
-            self.rr_intervals_s, self.quality, self.heart_rate_absent, self.spo2_absent,
-        ]  # fmt: skip
-
-
-@dataclass
-class AlertColumns:
-    """This batch's readings per alert band, column by column."""
-
-    measure: list[str]
-    level: list[str]
-    readings: list[int]
-    min_value: list[float]
-    max_value: list[float]
-    first_at: list[datetime]
-    last_at: list[datetime]
-
-    def values(self) -> list[Any]:
-        return [
-            self.measure,
-            self.level,
-            self.readings,
-            self.min_value,
-            self.max_value,
-            self.first_at,
-            self.last_at,
-        ]
-
-
-@dataclass
-class BatchStore:
-    """Everything one STORE_BATCH writes."""
-
-    batch: BatchInsert
-    readings: ReadingColumns
-    alerts: AlertColumns
-    summary: SummaryUpdate
-    batches_read: int  # the stream's batch count when read: the summary is written only if unchanged
-    token_hash: bytes | None  # a device token that must still be the stream's
-    audit: Sequence[object]  # the audit event's values, as audit.service.event_values gives them
-    notification: tuple[str, str]  # pg_notify's channel and payload
-
-
-async def store_batch(conn: asyncpg.Connection, store: BatchStore) -> bool:
-    """Store the batch with its readings, alert counts, summary, audit row and live event; False,
+async def store_batch(
+    conn: asyncpg.Connection,
+    store: BatchStore,
+    *,
+    audit: Sequence[object],
+    notification: tuple[str, str],
+) -> bool:
+    """Store the batch with its readings, alert counts, summary, audit row (``audit``: the values
+    audit.service.event_values gives) and live event (pg_notify's channel and payload); False,
     and nothing stored, when the stream changed since it was read."""
-    b, m = store.batch, store.summary
-    stored = await conn.fetchval(
-        STORE_BATCH,
-        b.stream_id, b.seq, b.body_sha256, b.payload_kind, b.device, b.sent_at, b.received_at,
-        b.clock_skew_s, b.first_offset_s, b.last_offset_s, b.payload, b.ppg_fs, b.ppg_samples,
-        b.receipt.model_dump(mode="json"),
-        *store.readings.values(), *store.alerts.values(),
-        m.started_at, m.batches, m.samples, m.readings, m.absent, m.hr_count, m.hr_sum, m.hr_min,
-        m.hr_max, m.spo2_count, m.spo2_sum, m.spo2_min, m.quality_count, m.quality_sum,
-        m.first_offset_s, m.last_offset_s, m.max_seq, m.last_at, m.last_heart_rate_bpm,
-        m.last_spo2_pct, m.last_quality, m.last_received_at, m.clock_skew_s, m.max_abs_clock_skew_s,
-        m.alert_level,
-        store.batches_read, store.token_hash, *store.audit, *store.notification,
-    )  # fmt: skip
+    stored = await conn.fetchval(STORE_BATCH, store.model_dump_json(), *audit, *notification)
     return bool(stored)
 
 

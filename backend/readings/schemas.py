@@ -5,10 +5,10 @@ The batch wire format itself is ``sensors.protocol.ReadingBatch`` (defined once,
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
 from backend.core.listing import Page
 from sensors.protocol import DeviceInfo, DeviceKind
@@ -18,6 +18,8 @@ Level = Literal["low", "medium", "high"]
 AbsentReason = Literal["not-a-number", "positive-infinity", "negative-infinity", "error"]
 Source = Literal["value", "2a37", "2a5e", "2a5f", "ppg"]
 StreamStatus = Literal["open", "closed"]
+# Bytes as PostgreSQL's hex text ("\\x0a1b"), so that a JSON record can fill a bytea column.
+Bytea = Annotated[bytes, PlainSerializer(lambda b: "\\x" + b.hex(), return_type=str, when_used="json")]
 
 _STREAM_ID = "3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a090"
 _APPOINTMENT_ID = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
@@ -328,7 +330,7 @@ class BatchInsert(BaseModel):
 
     stream_id: UUID
     seq: int
-    body_sha256: bytes
+    body_sha256: Bytea
     payload_kind: Literal["values", "ble_payloads", "ppg"]
     device: dict[str, Any]
     sent_at: AwareDatetime
@@ -375,3 +377,41 @@ EXAMPLE_STREAM_SUMMARY: dict[str, Any] = {
     "alert_level": None,
     "alerts": [],
 }
+
+
+class ReadingInsert(BaseModel):
+    """One reading of a batch as stored (the batch gives its stream_id and seq)."""
+
+    taken_at: AwareDatetime
+    offset_s: float
+    source: Source
+    heart_rate_bpm: float | None
+    spo2_pct: float | None
+    rr_intervals_s: list[float] | None
+    quality: float | None
+    heart_rate_absent: AbsentReason | None
+    spo2_absent: AbsentReason | None
+
+
+class AlertInsert(BaseModel):
+    """A batch's readings in one alert band, added to the stream's count for that band."""
+
+    measure: Measure
+    level: Level
+    readings: int
+    min_value: float
+    max_value: float
+    first_at: AwareDatetime
+    last_at: AwareDatetime
+
+
+class BatchStore(BaseModel):
+    """Everything the store statement writes, sent as one JSON record whose field names are the
+    columns' names (so that no value depends on its position)."""
+
+    batch: BatchInsert
+    readings: list[ReadingInsert]
+    alerts: list[AlertInsert]
+    summary: SummaryUpdate
+    batches_read: int  # the stream's batch count when read: the summary is written only if unchanged
+    token_hash: Bytea | None  # a device token that must still be the stream's

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.core.config import Settings
-from backend.readings import alerts, decode, queries
+from backend.readings import alerts, decode
 from backend.readings.decode import Point
 from backend.readings.schemas import (
+    AlertInsert,
     AlertRow,
     BatchInsert,
     BatchReceipt,
@@ -20,6 +21,7 @@ from backend.readings.schemas import (
     LiveEvent,
     LiveTotals,
     Measure,
+    ReadingInsert,
     StreamRow,
     SummaryUpdate,
     TotalsRow,
@@ -78,7 +80,7 @@ def receipt_for(p: Plan) -> BatchReceipt:
     quality = p.ppg_quality
     if p.batch.ppg is None:
         quality = round(sum(qualities) / len(qualities), 3) if qualities else None
-    return BatchReceipt(
+    return BatchReceipt.model_construct(  # every field is given, from typed values
         stream_id=p.batch.stream_id,
         seq=p.batch.seq,
         received_at=p.received_at,
@@ -122,28 +124,26 @@ def batch_row(p: Plan, receipt: BatchReceipt) -> BatchInsert:
     )
 
 
-def _rr_literal(rr: tuple[float, ...] | None) -> str | None:
-    return "{" + ",".join(repr(float(x)) for x in rr) + "}" if rr else None
+def reading_rows(p: Plan) -> list[ReadingInsert]:
+    return [
+        ReadingInsert.model_construct(
+            taken_at=p.at(pt.offset_s),
+            offset_s=pt.offset_s,
+            source=pt.source,
+            heart_rate_bpm=pt.heart_rate_bpm,
+            spo2_pct=pt.spo2_pct,
+            rr_intervals_s=list(pt.rr_intervals_s) if pt.rr_intervals_s else None,
+            quality=pt.quality,
+            heart_rate_absent=pt.heart_rate_absent,
+            spo2_absent=pt.spo2_absent,
+        )
+        for pt in p.points
+    ]
 
 
-def reading_columns(p: Plan) -> queries.ReadingColumns:
-    pts = p.points
-    return queries.ReadingColumns(
-        taken_at=[p.at(pt.offset_s) for pt in pts],
-        offset_s=[pt.offset_s for pt in pts],
-        source=[pt.source for pt in pts],
-        heart_rate_bpm=[pt.heart_rate_bpm for pt in pts],
-        spo2_pct=[pt.spo2_pct for pt in pts],
-        rr_intervals_s=[_rr_literal(pt.rr_intervals_s) for pt in pts],
-        quality=[pt.quality for pt in pts],
-        heart_rate_absent=[pt.heart_rate_absent for pt in pts],
-        spo2_absent=[pt.spo2_absent for pt in pts],
-    )
-
-
-def alert_columns(
+def alert_rows(
     p: Plan, existing: Sequence[AlertRow], level: Level | None, settings: Settings
-) -> tuple[queries.AlertColumns, Level | None]:
+) -> tuple[list[AlertInsert], Level | None]:
     """This batch's readings per band, and the stream's flagged level once they are added."""
     values: list[tuple[Measure, float, datetime]] = [
         ("heart_rate", pt.heart_rate_bpm, p.at(pt.offset_s))
@@ -156,16 +156,19 @@ def alert_columns(
     for t in tallies:
         if before.get((t.measure, t.level), 0) + t.readings >= settings.readings_alert_min_readings:
             level = alerts.higher(level, t.level)
-    columns = queries.AlertColumns(
-        measure=[t.measure for t in tallies],
-        level=[t.level for t in tallies],
-        readings=[t.readings for t in tallies],
-        min_value=[t.min_value for t in tallies],
-        max_value=[t.max_value for t in tallies],
-        first_at=[t.first_at for t in tallies],
-        last_at=[t.last_at for t in tallies],
-    )
-    return columns, level
+    rows = [
+        AlertInsert.model_construct(
+            measure=t.measure,
+            level=t.level,
+            readings=t.readings,
+            min_value=t.min_value,
+            max_value=t.max_value,
+            first_at=t.first_at,
+            last_at=t.last_at,
+        )
+        for t in tallies
+    ]
+    return rows, level
 
 
 def _least(a: float | None, b: float | None) -> float | None:
@@ -225,11 +228,11 @@ def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> dict[str, A
     wave = None
     if p.batch.ppg is not None:
         samples, fs = decode.decimate(p.batch.ppg.samples, p.batch.ppg.fs)
-        wave = Waveform(t0_s=p.batch.ppg.t_offset_s, fs=fs, samples=samples)
+        wave = Waveform.model_construct(t0_s=p.batch.ppg.t_offset_s, fs=fs, samples=samples)
     duration = None
     if totals.first_offset_s is not None and totals.last_offset_s is not None:
         duration = round(totals.last_offset_s - totals.first_offset_s, 3)
-    event = LiveEvent(
+    event = LiveEvent.model_construct(  # built from typed values: no validation on each batch
         type="batch",
         stream_id=p.batch.stream_id,
         seq=p.batch.seq,
@@ -239,7 +242,7 @@ def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> dict[str, A
         quality=receipt.quality,
         no_pulse_reason=receipt.no_pulse_reason,
         wave=wave,
-        totals=LiveTotals(
+        totals=LiveTotals.model_construct(
             batches=totals.batches,
             readings=totals.readings,
             heart_rate_mean_bpm=_mean(totals.hr_sum, totals.hr_count, 2),

@@ -19,7 +19,7 @@ Afterwards the database is counted: every acknowledged batch must be stored exac
 lost, none duplicated) and every stream's summary must agree.
 
 Run from the repository root (pytest does not collect this file):
-    python -m tests.bench.bench_ingest [--phones 32] [--seconds 15] [--repeat-rate 0.02]
+    python -m tests.bench.bench_ingest [--phones 32] [--seconds 15] [--repeat-rate 0.02] [--workers 2]
 """
 
 from __future__ import annotations
@@ -152,6 +152,15 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its live descendants (uvicorn's worker processes)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return cpu_seconds(pid) + sum(tree_cpu_seconds(int(child)) for child in children)
 
 
 @dataclass
@@ -348,7 +357,7 @@ def report(label: str, result: Measured) -> None:
 
 
 async def run_floor(
-    admin: str, dsn: str, name: str, emails: list[str], seconds: float, warmup: float
+    admin: str, dsn: str, name: str, emails: list[str], seconds: float, warmup: float, workers: int
 ) -> Measured:
     """Drive the storage floor with fresh batch numbers (nothing wraps onto a stored batch)."""
     conn = await asyncpg.connect(dsn)
@@ -356,54 +365,57 @@ async def run_floor(
         await conn.execute(FLOOR_TABLE)
     finally:
         await conn.close()
-    server = Server("tests.bench.bench_ingest:floor_app", {"DATABASE_URL": dsn})
+    server = Server("tests.bench.bench_ingest:floor_app", {"DATABASE_URL": dsn}, workers=workers)
     try:
         await server.ready("/healthz")
         phones = prepare([(uuid.uuid4(), "bench") for _ in emails], int((seconds + warmup) * 400) + 10)
-        before, database_before = cpu_seconds(server.process.pid), await database_cpu(admin, name)
+        before, database_before = tree_cpu_seconds(server.process.pid), await database_cpu(admin, name)
         floor = await drive(server.url, phones, seconds=seconds, warmup=warmup, repeat_rate=0.0)
-        floor.server_cpu_s = cpu_seconds(server.process.pid) - before
+        floor.server_cpu_s = tree_cpu_seconds(server.process.pid) - before
         floor.database_cpu_s = await database_cpu_since(admin, name, database_before)
     finally:
         server.stop()
     return floor
 
 
-async def main(phones: int, seconds: float, warmup: float, repeat_rate: float, keep_db: bool) -> int:
+async def main(
+    phones: int, seconds: float, warmup: float, repeat_rate: float, keep_db: bool, workers: int = 1
+) -> int:
     admin = admin_dsn()
     name = f"ohc_bench_ingest_{os.getpid()}"
     dsn = await create_database(admin, name)
     batches_each = int((seconds + warmup) * max(40, 2000 / phones)) + 10  # more than a phone can store
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}; {phones} phones, 1 s batches of {PER_BATCH} samples at {FS:g} Hz, "
-          f"{seconds:g} s measured after {warmup:g} s warm-up, {repeat_rate:.0%} resent")  # fmt: skip
+          f"{seconds:g} s measured after {warmup:g} s warm-up, {repeat_rate:.0%} resent; "
+          f"{workers} server process(es) per target")  # fmt: skip
     env = {"DATABASE_URL": dsn, "OHCONNECT_ENVIRONMENT": "test", "OHCONNECT_LOG_LEVEL": "WARNING"}
     try:
         emails = await seed(dsn, phones)
-        bare_server = Server("tests.bench.bench_ingest:bare_app", {})
+        bare_server = Server("tests.bench.bench_ingest:bare_app", {}, workers=workers)
         try:
             await bare_server.ready("/healthz")
             bare_phones = prepare([(uuid.uuid4(), "bench") for _ in emails], 200)
-            before = cpu_seconds(bare_server.process.pid)
+            before = tree_cpu_seconds(bare_server.process.pid)
             bare = await drive(
                 bare_server.url, bare_phones, seconds=seconds, warmup=warmup, repeat_rate=0.0, wrap=True
             )
-            bare.server_cpu_s = cpu_seconds(bare_server.process.pid) - before
+            bare.server_cpu_s = tree_cpu_seconds(bare_server.process.pid) - before
         finally:
             bare_server.stop()
         report("bare FastAPI (parse only)", bare)
-        floor = await run_floor(admin, dsn, name, emails, seconds, warmup)
+        floor = await run_floor(admin, dsn, name, emails, seconds, warmup, workers)
         report("bare + one INSERT (floor)", floor)
-        app_server = Server("backend.main:create_app", env)
+        app_server = Server("backend.main:create_app", env, workers=workers)
         try:
             await app_server.ready("/readyz")
             app_phones = prepare(await start_streams(app_server.url, emails), batches_each)
-            app_before = cpu_seconds(app_server.process.pid)
+            app_before = tree_cpu_seconds(app_server.process.pid)
             database_before = await database_cpu(admin, name)
             app = await drive(
                 app_server.url, app_phones, seconds=seconds, warmup=warmup, repeat_rate=repeat_rate
             )
-            app.server_cpu_s = cpu_seconds(app_server.process.pid) - app_before
+            app.server_cpu_s = tree_cpu_seconds(app_server.process.pid) - app_before
             app.database_cpu_s = await database_cpu_since(admin, name, database_before)
         finally:
             app_server.stop()
@@ -437,15 +449,24 @@ if __name__ == "__main__":
         "--repeat-rate", type=float, default=0.02, help="share of batches sent twice (0 to 0.5)"
     )
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes per server (1 to 4)")
     options = parser.parse_args()
     if (
         not 1 <= options.phones <= 256
         or not 0 < options.seconds <= 120
         or not 0 <= options.repeat_rate <= 0.5
+        or not 1 <= options.workers <= 4
     ):
-        parser.error("phones must be 1 to 256, seconds 0 to 120 and repeat-rate 0 to 0.5")
+        parser.error("phones must be 1 to 256, seconds 0 to 120, repeat-rate 0 to 0.5 and workers 1 to 4")
     sys.exit(
         asyncio.run(
-            main(options.phones, options.seconds, options.warmup, options.repeat_rate, options.keep_db)
+            main(
+                options.phones,
+                options.seconds,
+                options.warmup,
+                options.repeat_rate,
+                options.keep_db,
+                options.workers,
+            )
         )
     )

@@ -149,12 +149,13 @@ def post_bare(url: str) -> Operation:
 class Server:
     """A uvicorn process serving `app` (an import string of an app factory) on a free port."""
 
-    def __init__(self, app: str, env: dict[str, str]) -> None:
+    def __init__(self, app: str, env: dict[str, str], *, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
+        args = [*UVICORN_ARGS, "--workers", str(workers)]  # the last --workers counts
         self.process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(self.port), *UVICORN_ARGS],
+            [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(self.port), *args],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=self.log,
