@@ -3,8 +3,8 @@ app sends over SMTP to a server the test starts on loopback (aiosmtpd), and each
 links in the messages that arrive there.
 
 A manager refers; the employee follows the e-mailed link, acknowledges and sets a password; a nurse
-triages for video; booking staff plan a video clinic on the diary page (the offer of its times is
-made through the offer API: the diary has no offer control yet); the employee, told by e-mail, picks
+triages for video; booking staff plan a video clinic on the diary page and offer its free times to
+the employee there; the employee, told by e-mail, picks
 an offered time on their page and the booking e-mail carries a calendar invitation (Europe/London);
 the employee joins the video appointment from their page, the nurse admits them and the call
 connects; the nurse ends it, records the consultation (the employee sees the report first), the
@@ -24,7 +24,6 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import httpx
 import pytest
 from icalendar import Calendar
 from playwright.async_api import Browser, Page, expect
@@ -32,7 +31,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.accounts.helpers import LINK
 from tests.browser import chromium
 from tests.conftest import Server, free_port
-from tests.factories import PASSWORD, login, make_world
+from tests.factories import PASSWORD, make_world
 from tests.notify.smtp_server import SmtpServer
 from tests.ui.test_accessibility import violations
 from tests.ui.test_accounts_browser import choose_password, sign_in_with
@@ -193,7 +192,6 @@ async def test_the_whole_loop_through_the_pages_with_real_email(
     browser: Browser,
     server: Server,
     smtp: SmtpServer,
-    client: httpx.AsyncClient,
     conn: asyncpg.Connection,
     width: int,
 ) -> None:
@@ -230,13 +228,15 @@ async def test_the_whole_loop_through_the_pages_with_real_email(
     now = datetime.now(UK)
     starts = (now + timedelta(minutes=15 - now.minute % 5)).replace(second=0, microsecond=0)
     await staff_plan_a_video_clinic(staff, starts)
-    clinic_id = str(await conn.fetchval("SELECT id FROM clinic_session ORDER BY created_at DESC LIMIT 1"))
-    # The diary has no offer control: this one staff step uses the offer API.
-    admin = await login(client, world.users["provider_admin"])
-    made = await client.post(
-        "/api/v1/booking/offers", json={"referral_id": rid, "session_id": clinic_id}, headers=admin
-    )
-    assert made.status_code == 201, made.text
+    await staff.get_by_role("button", name=re.compile("^Offer these times")).click()
+    offering = staff.get_by_role("region", name=re.compile("^Offer the free times of the video clinic"))
+    await expect(offering.get_by_role("heading")).to_be_focused()
+    await offering.get_by_label("Referral awaiting booking").select_option(rid)
+    problems += [f"offer panel: {p}" for p in await violations(staff)]
+    await offering.get_by_role("button", name="Offer the times to the employee").click()
+    await expect(staff.locator("#diary-result")).to_contain_text("Offered 2 times of the video clinic")
+    await expect(staff.locator("#diary-result")).to_be_focused()
+    assert staff_tab.errors == []
     await staff_tab.context.close()
 
     # 5. The employee is told, signs in, picks the first time; the booking e-mail has the .ics.
@@ -267,6 +267,8 @@ async def test_the_whole_loop_through_the_pages_with_real_email(
     nurse_tab = await open_tab(browser, server, width=1280)
     nurse = nurse_tab.page
     await nurse.goto("/clinic.html")
+    await nurse.wait_for_url(re.compile(r"[?#]next="))  # asked to sign in, then returned
+    await expect(nurse.get_by_role("heading", name="Sign in")).to_be_visible()
     await sign_in_with(nurse, world.users["clinician"].email, PASSWORD)
     await expect(nurse.get_by_role("heading", name="Your clinics today")).to_be_visible(timeout=WAIT_MS)
     await nurse.get_by_role("link", name=re.compile("^Clinic ")).click()
@@ -336,8 +338,8 @@ async def test_the_whole_loop_through_the_pages_with_real_email(
     manager_tab = await open_tab(browser, server, width=width)
     manager = manager_tab.page
     await manager.goto(link_in(released))
+    await manager.wait_for_url(re.compile(r"[?#]next="))
     await expect(manager.get_by_role("heading", name="Sign in")).to_be_visible()
-    assert "next=" in manager.url, manager.url
     await sign_in_with(manager, manager_email, PASSWORD)
     await expect(manager.get_by_role("heading", name="Referral for Alex Example", level=1)).to_be_visible()
     report = manager.get_by_role("region", name="The report")
