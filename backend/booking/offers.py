@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
+from backend.audit.schemas import Subject
 from backend.auth.schemas import Role, User
 from backend.booking import calendar, invitations, queries
 from backend.booking.errors import (
@@ -154,9 +155,9 @@ def _status(offer: OfferRow) -> Literal["open", "booked", "expired", "withdrawn"
 
 async def offer_read(conn: asyncpg.Connection, offer: OfferRow) -> OfferRead:
     status = _status(offer)
-    slots = (
+    slots = (  # booked: the other times it may still be moved to
         await queries.free_slots(conn, session_id=offer.session_id, slot_ids=offer.slot_ids)
-        if status == "open"
+        if status in ("open", "booked")
         else []
     )
     first = offer.session_id or (slots[0].session_id if slots else None)
@@ -179,9 +180,10 @@ async def my_offers(conn: asyncpg.Connection, user: User) -> list[OfferRead]:
     require_employee(user)
     async with conn.transaction():
         offers = await queries.offers_for(conn, user.email, organisation_id=user.organisation_id)
-        await audit.record(
-            conn, user.actor(), "booking.offer.list_own", "booking_offer", None, subject_user_id=user.id
-        )
+        await audit.record_each(
+            conn, user.actor(), "booking.offer.list_own", "booking_offer",
+            [(o.id, Subject(user_id=user.id, email=user.email)) for o in offers],
+        )  # fmt: skip
         return [await offer_read(conn, o) for o in offers]
 
 
@@ -279,9 +281,10 @@ async def my_appointments(conn: asyncpg.Connection, user: User, settings: Settin
         for a in found:  # signed in with the address it was booked for: their place is theirs
             if a.employee_user_id is None and a.status == "booked":
                 await queries.claim_place(conn, a.id, user.id)
-        await audit.record(
-            conn, user.actor(), "booking.appointment.list_own", "appointment", None, subject_user_id=user.id
-        )
+        await audit.record_each(  # one row per appointment, each naming the employee
+            conn, user.actor(), "booking.appointment.list_own", "appointment",
+            [(a.id, Subject(user_id=user.id, email=user.email)) for a in found],
+        )  # fmt: skip
         offers = {a.id: await queries.offer_for_appointment(conn, a.id) for a in found}
         return [my_booking(a, o.id if (o := offers[a.id]) else None, settings) for a in found]
 

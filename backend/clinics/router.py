@@ -18,7 +18,7 @@ from backend.auth.cookies import set_session_cookies
 from backend.auth.deps import AppSettings, CurrentUser
 from backend.booking import diary as booking_diary
 from backend.booking import service as booking_service
-from backend.clinics import joining, mine, service, turn
+from backend.clinics import joining, service, turn
 from backend.clinics.deps import GUEST_COOKIE, CurrentCaller
 from backend.clinics.schemas import (
     AppointmentRead,
@@ -146,13 +146,6 @@ async def join(body: JoinRequest, response: Response, conn: Conn, settings: AppS
             expires=result.expires_at,
         )
     return result
-
-
-@router.get("/my-appointments", response_model=list[MyAppointment], responses=errors(401, 403))
-async def my_appointments(user: CurrentUser, conn: Conn, settings: AppSettings) -> list[MyAppointment]:
-    """Your own appointments (employees), soonest first: when, with whom, how, and when the waiting
-    room opens (join at /join.html#appointment={id} once it does)."""
-    return await mine.my_appointments(conn, user, settings)
 
 
 @router.get("/appointments/{appointment_id}/mine", response_model=MyAppointment, responses=errors(401, 404))

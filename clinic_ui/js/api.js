@@ -7,13 +7,14 @@ const CSRF_HEADER = 'X-CSRF-Token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export class ApiError extends Error {
-  constructor(status, detail, errors = [], retryAfter = null) {
+  constructor(status, detail, errors = [], retryAfter = null, code = null) {
     super(detail);
     this.name = 'ApiError';
     this.status = status;
     this.detail = detail;
     this.errors = errors;
     this.retryAfter = retryAfter;
+    this.code = code;
   }
 }
 
@@ -38,6 +39,7 @@ async function problemFrom(response) {
     body.detail || body.title || `The server answered ${response.status}.`,
     Array.isArray(body.errors) ? body.errors : [],
     Number.isFinite(retry) ? retry : null,
+    typeof body.code === 'string' ? body.code : null,
   );
 }
 

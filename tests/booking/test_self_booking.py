@@ -219,3 +219,56 @@ async def test_a_signed_in_employee_sees_their_appointment_and_can_join_it(
     assert "video" in mine[0]["how_to_join"]
     after = await client.get(f"/api/v1/clinics/appointments/{appointment}/mine", headers=employee)
     assert after.status_code == 200, after.text
+
+
+async def test_the_employees_own_reads_name_them_and_nobody_else_has_a_list_of_their_own(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """Moved from the clinics' temporary list: only employees, only their own, and each read is in
+    their access log (one audit row per appointment or offer, naming them)."""
+    clinic = await make_clinic(client, conn, bookings=2, start_in=timedelta(hours=3))
+    world = clinic.world
+    other_referral = await triaged_referral(client, world, clinic.nurse)
+    later = await plan_clinic(client, clinic.nurse, start_in=timedelta(days=3))
+    _admin, offer = await offered(client, world, referral_id=other_referral["id"], session_id=later["id"])
+    employee_user = world.users["employee"]
+    employee = await login(client, employee_user)
+    mine = await client.get("/api/v1/booking/appointments/mine", headers=employee)
+    assert mine.status_code == 200, mine.text
+    # The second booking is for someone else (another e-mail address): not listed.
+    assert [a["id"] for a in mine.json()] == [clinic.appointments[0]["id"]]
+    assert mine.json()[0]["starts_at"] == clinic.appointments[0]["starts_at"]
+    assert mine.json()[0]["status"] == "booked"
+    offers = await client.get("/api/v1/booking/offers/mine", headers=employee)
+    assert [o["id"] for o in offers.json()] == [offer["id"]]
+    for action, entity_id in (
+        ("booking.appointment.list_own", clinic.appointments[0]["id"]),
+        ("booking.offer.list_own", offer["id"]),
+    ):
+        audited = await conn.fetch(
+            "SELECT entity_id, subject_user_id, subject_email FROM audit_event WHERE action = $1", action
+        )
+        assert [(r["entity_id"], r["subject_user_id"], r["subject_email"]) for r in audited] == [
+            (entity_id, employee_user.id, employee_user.email)
+        ], action
+
+    booked = await client.post(
+        f"/api/v1/booking/offers/{offer['id']}/book",
+        json={"slot_id": later["slots"][0]["id"]},
+        headers=employee,
+    )
+    assert booked.status_code == 201, booked.text
+    # A booked offer still lists the other free times: the ones the employee may move to.
+    after = (await client.get("/api/v1/booking/offers/mine", headers=employee)).json()
+    assert after[0]["status"] == "booked"
+    assert [s["id"] for s in after[0]["slots"]] == [s["id"] for s in later["slots"][1:]]
+
+    other = await login(client, world.users["other_employee"])
+    assert (await client.get("/api/v1/booking/appointments/mine", headers=other)).json() == []
+    for role in ("clinician", "provider_admin", "manager", "client_admin"):
+        staff = await login(client, world.users[role])
+        for path in ("/api/v1/booking/appointments/mine", "/api/v1/booking/offers/mine"):
+            refused = await client.get(path, headers=staff)
+            assert refused.status_code == 403, (role, path, refused.text)
+    client.cookies.clear()  # signed out
+    assert (await client.get("/api/v1/booking/appointments/mine")).status_code == 401

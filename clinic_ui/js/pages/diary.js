@@ -63,7 +63,51 @@ function clinicCard(clinic) {
   return h('section', { class: 'diary__clinic', 'aria-labelledby': id },
     h('h3', { id }, `${time(clinic.starts_at)}–${time(clinic.ends_at)} ${KIND[clinic.kind]}`),
     h('p', { class: 'diary__meta' }, clinic.clinician_name, where ? ` · ${where}` : '', ` · ${free} free of ${clinic.slots.length}`),
-    h('ul', { class: 'diary__slots' }, clinic.slots.map((s) => slotItem(s, clinic))));
+    h('ul', { class: 'diary__slots' }, clinic.slots.map((s) => slotItem(s, clinic))),
+    offerButton(clinic));
+}
+
+// --- offering a clinic's free times to an employee, who chooses one on their own page ----------
+
+const clinicLabel = (clinic) => `${KIND[clinic.kind].toLowerCase()} clinic on ${dayName(clinic.session_date)} at ${time(clinic.starts_at)}`;
+
+function offerButton(clinic) {
+  const open = clinic.slots.filter((s) => !s.appointment && new Date(s.starts_at) > new Date());
+  if (!open.length || state.moving) return null;
+  return h('p', { class: 'diary__offer' }, h('button', { type: 'button', class: 'button button--small button--secondary',
+    onclick: () => chooseOffer(clinic, open.length) }, 'Offer these times', hidden(` (${clinicLabel(clinic)})`)));
+}
+
+function referralSelect(id, clinic) {
+  const suitable = state.referrals.filter((r) => !r.modality || (SUITS[r.modality] || []).includes(clinic.kind));
+  const wanted = wantedReferral();
+  return suitable.length ? h('select', { id }, suitable.map((r) =>
+    h('option', { value: r.id, selected: r.id === wanted }, `${r.employee_name || 'Unnamed'} (${r.organisation_name})`))) : null;
+}
+
+function chooseOffer(clinic, count) {
+  const title = `Offer the free times of the ${clinicLabel(clinic)}`;
+  const select = referralSelect('offer-referral', clinic);
+  const close = h('button', { type: 'button', class: 'button button--secondary', onclick: closePanel }, 'Do not offer');
+  if (!select) return panel(title, h('p', {}, `No referral awaiting booking suits a ${KIND[clinic.kind].toLowerCase()} appointment.`), close);
+  const note = h('p', { class: 'field-error', role: 'alert', tabindex: '-1' });
+  const form = h('form', { novalidate: true },
+    note, h('p', { class: 'hint' }, `The employee is e-mailed and chooses one of the ${count} free times on their own page.`),
+    h('div', { class: 'field' }, h('label', { for: 'offer-referral' }, 'Referral awaiting booking'), select),
+    h('div', { class: 'actions actions--inline' }, h('button', { type: 'submit', class: 'button' }, 'Offer the times to the employee'), close));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const offer = await post('/api/v1/booking/offers', { referral_id: select.value, session_id: clinic.id });
+      const chosen = select.selectedOptions[0].textContent;
+      state.panel = null;
+      state.result = `Offered ${offer.slots.length} times of the ${clinicLabel(clinic)} to ${chosen}. They have been e-mailed.`;
+      await render({ focus: 'result' });
+    } catch (error) {
+      failed(error, note);
+    }
+  });
+  return panel(title, form);
 }
 
 function week() {
