@@ -18,6 +18,7 @@ import httpx
 
 from backend.auth.schemas import Organisation, Role, User
 from backend.readings.statement import STATEMENT
+from tests.booking.helpers import book_into_new_clinic
 from tests.factories import login, make_org, make_user, referral_form
 from tests.reports import helpers as report_helpers
 from tests.surveillance import helpers as sv
@@ -149,7 +150,7 @@ async def _released(client: httpx.AsyncClient, w: SweepWorld, p: str, tag: str) 
         department="Logistics", tag=f"{tag}-released",
     )  # fmt: skip
     await _move(client, nurse, rid, **TRIAGE)
-    await _move(client, nurse, rid, action="book", appointment_at="2026-11-20T10:00:00Z")
+    await book_into_new_clinic(client, nurse, rid)
     await _move(client, nurse, rid, action="start", consent_to_assessment=True)
     await _move(client, nurse, rid, action="finish_consultation", release_choice="release")
     consent = report_helpers.consent(w.users[f"{p}.manager"].email)

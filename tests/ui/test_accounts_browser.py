@@ -103,8 +103,8 @@ async def test_invited_employee_chooses_a_password_and_signs_in(
     await accessible(tab, "password saved", found)
     await page.get_by_role("link", name="Sign in").click()
     await sign_in_with(page, "robin.new@employer.example", NEW_PASSWORD)
-    await page.wait_for_url(re.compile(r"/acknowledge\.html"))
-    await expect(page.get_by_role("heading", name="Your referrals", level=1)).to_be_visible()
+    await page.wait_for_url(re.compile(r"/me\.html"))  # an employee's home page
+    await expect(page.get_by_role("heading", name="My occupational health", level=1)).to_be_visible()
     await page.goto(link)  # the link worked once
     await expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
     await choose_password(page)
@@ -261,8 +261,8 @@ async def test_employee_sets_a_password_after_acknowledging(
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url(re.compile(r"/index\.html"))
     await sign_in_with(page, "kit.newcomer@employer.example", NEW_PASSWORD)
-    await page.wait_for_url(re.compile(r"/acknowledge\.html"))
-    await expect(page.get_by_role("heading", name="Your referrals", level=1)).to_be_visible()
+    await page.wait_for_url(re.compile(r"/me\.html"))  # an employee's home page
+    await expect(page.get_by_role("heading", name="My occupational health", level=1)).to_be_visible()
     assert not found, "\n".join(found)
 
 

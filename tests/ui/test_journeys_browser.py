@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.booking.helpers import book_into_new_clinic
 from tests.browser import chromium
 from tests.conftest import Server
 from tests.factories import World, login, make_referral, make_world
@@ -38,7 +39,7 @@ FROM referral, generate_series(1, 22) AS n WHERE id = $1
 
 CONSULTATION: tuple[dict[str, object], ...] = (
     {"action": "triage", "modality": "video", "clinician_grade": "ohn", "priority": "routine"},
-    {"action": "book", "appointment_at": "2030-01-07T10:00:00Z"},
+    {"action": "book"},  # into a new clinic's first slot (booking's API)
     {"action": "start", "consent_to_assessment": True},
 )
 
@@ -47,6 +48,9 @@ async def move(
     client: httpx.AsyncClient, headers: dict[str, str], rid: str, *bodies: dict[str, object]
 ) -> None:
     for body in bodies:
+        if body["action"] == "book":
+            await book_into_new_clinic(client, headers, rid)
+            continue
         moved = await client.post(f"/api/v1/referrals/{rid}/transitions", json=body, headers=headers)
         assert moved.status_code == 200, moved.text
 
