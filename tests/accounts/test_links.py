@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import statistics
 import time
 
 import asyncpg
@@ -91,7 +92,8 @@ async def test_unknown_and_known_addresses_get_the_same_answer_in_about_the_same
     assert await message_count(conn, unknown) == 0
     assert await message_count(conn, known) == 4
     assert min(durations[known] + durations[unknown]) >= 0.25
-    assert abs(sum(durations[known]) - sum(durations[unknown])) / 4 < 0.1, durations
+    # Medians, so that one request delayed by a busy machine does not decide it.
+    assert abs(statistics.median(durations[known]) - statistics.median(durations[unknown])) < 0.1, durations
 
 
 async def test_expired_links_do_not_work(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
