@@ -9,6 +9,7 @@ import re
 import asyncpg
 from pydantic import BaseModel
 
+from backend.audit.schemas import NoSubject
 from backend.audit.service import event_values
 from backend.readings.queries import STORE_BATCH
 from backend.readings.schemas import AlertInsert, BatchInsert, ReadingInsert, SummaryUpdate
@@ -36,5 +37,5 @@ async def test_every_field_of_the_record_is_a_column_of_its_table(conn: asyncpg.
 
 def test_the_statement_binds_the_record_the_audit_row_and_the_event_only() -> None:
     params = {int(n) for n in re.findall(r"\$(\d+)", STORE_BATCH)}
-    audit = len(event_values(None, "readings.batch.ingest", "reading_stream"))
+    audit = len(event_values(None, "readings.batch.ingest", "reading_stream", subject=NoSubject))
     assert params == set(range(1, 1 + 1 + audit + 2))
