@@ -247,7 +247,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     if settings.environment == "production":
         raise CommandError("the demo is not for production (unset OHCONNECT_ENVIRONMENT=production)")
     # Demo messages go to the log and the demo mailbox, never out.
-    settings = _prepare(settings.model_copy(update={"mail_sender": "log"}), host, args.port)
+    demo_mail = {"mail_sender": "log", "demo_mailbox": True}
+    settings = _prepare(settings.model_copy(update=demo_mail), host, args.port)
     result = asyncio.run(_seed(settings))
     logger.info(
         "demo data: created %d organisations, %d users, %d referrals",

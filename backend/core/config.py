@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     # Message delivery (backend.notify): e-mail over SMTP or GOV.UK Notify, SMS through Notify;
     # "log" writes messages to the log and the demo mailbox (development, test and demo only).
     mail_sender: Literal["smtp", "notify", "log"] = "log"
+    # The demo mailbox page (/mailbox) lists every message with its links, to anyone who can reach
+    # the server: only `ohconnect demo` turns it on (never in production, only with the log sender).
+    demo_mailbox: bool = False
     smtp_host: str | None = Field(default=None, max_length=253)
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"

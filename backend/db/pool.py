@@ -13,13 +13,15 @@ from backend.core.config import Settings
 from backend.db.embedded import start_embedded
 
 Pool = asyncpg.Pool
-_SEPARATE_WAIT_S = 5.0  # longest wait for a second connection (see ``separate``)
+_SEPARATE_WAIT_S = 0.2  # wait for a free pooled connection before opening one of its own (``separate``)
 
 
 class _Home:
-    """The pool a connection belongs to (set once the pool exists)."""
+    """The pool a connection belongs to (set once the pool exists), and how to connect like it."""
 
     pool: Pool | None = None
+    dsn: str = ""
+    server_settings: dict[str, str] | None = None
 
 
 class PooledConnection(asyncpg.Connection):
@@ -69,6 +71,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, role: str | Non
         server_settings["role"] = role
     kwargs: dict[str, Any] = {"server_settings": server_settings}
     home = _Home()
+    home.dsn, home.server_settings = dsn, server_settings
 
     async def init(conn: asyncpg.Connection) -> None:
         cast(PooledConnection, conn).home = home
@@ -98,13 +101,26 @@ def pooled(conn: asyncpg.Connection) -> bool:
 
 @asynccontextmanager
 async def separate(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """Another connection of ``conn``'s pool, outside whatever transaction ``conn`` is in.
+    """Another connection like ``conn``'s, outside whatever transaction ``conn`` is in.
 
-    Waits at most ``_SEPARATE_WAIT_S`` for it (``TimeoutError`` beyond). A connection not from
-    ``create_pool`` (a test's own, the migration runner's) has none: ``ValueError``.
+    A free connection of the same pool when one comes within ``_SEPARATE_WAIT_S``; otherwise a
+    connection of its own, opened with the pool's settings and closed afterwards, so that requests
+    holding every pooled connection while they record a refusal never wait for each other. A
+    connection not from ``create_pool`` (a test's own, the migration runner's): ``ValueError``.
     """
     home = getattr(conn, "home", None)
     if not isinstance(home, _Home) or home.pool is None:
         raise ValueError("this connection does not come from an application pool")
-    async with home.pool.acquire(timeout=_SEPARATE_WAIT_S) as other:
-        yield cast(asyncpg.Connection, other)
+    try:
+        proxy = await home.pool.acquire(timeout=_SEPARATE_WAIT_S)
+    except TimeoutError:
+        own = await asyncpg.connect(home.dsn, server_settings=home.server_settings, timeout=10)
+        try:
+            yield own
+        finally:
+            await own.close()
+        return
+    try:
+        yield cast(asyncpg.Connection, proxy)
+    finally:
+        await home.pool.release(proxy)

@@ -28,7 +28,7 @@ PATH = "/mailbox"
 
 
 def enabled(settings: Settings) -> bool:
-    return settings.mail_sender == "log" and settings.environment != "production"
+    return settings.demo_mailbox and settings.mail_sender == "log" and settings.environment != "production"
 
 
 @router.get(PATH, response_class=HTMLResponse, include_in_schema=False)

@@ -26,9 +26,6 @@ PUBLIC = {
     "POST /api/v1/auth/sign-in-link/redeem",
     "GET /api/v1/documents/{document_id}/check",
     "POST /api/v1/documents/{document_id}/check",
-    # The development mailbox exists only with the log sender outside production.
-    "GET /api/v1/mailbox",
-    "GET /api/v1/mailbox/{message_id}/invite.ics",
 }
 # The public document check answers "not valid" for an unknown id: it never says whether one exists.
 NO_404 = {"GET /api/v1/documents/{document_id}/check", "POST /api/v1/documents/{document_id}/check"}

@@ -70,6 +70,7 @@ def test_the_mailbox_exists_only_with_the_log_sender_outside_production() -> Non
     def paths(settings: Settings) -> set[str]:
         return set(create_app(settings).openapi()["paths"])
 
-    assert "/api/v1/mailbox" in paths(Settings(environment="development"))
+    assert "/api/v1/mailbox" in paths(Settings(environment="development", demo_mailbox=True))
+    assert "/api/v1/mailbox" not in paths(Settings(environment="development"))  # only the demo turns it on
     assert "/api/v1/mailbox" not in paths(Settings(**SAFE_PRODUCTION, **SMTP))  # type: ignore[arg-type]
     assert "/api/v1/mailbox" not in paths(Settings(environment="test", **SMTP))  # type: ignore[arg-type]

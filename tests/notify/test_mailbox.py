@@ -24,7 +24,7 @@ EMPLOYEE = "alex.example@employer.example"
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"mail_sender": "log", "mail_poll_seconds": 0.1}
+    return {"mail_sender": "log", "demo_mailbox": True, "mail_poll_seconds": 0.1}
 
 
 @pytest.fixture

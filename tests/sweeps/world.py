@@ -220,15 +220,26 @@ async def _clinic(client: httpx.AsyncClient, w: SweepWorld, p: str, oh: frozense
         "starts_at": starts.isoformat(),
         "ends_at": (starts + timedelta(hours=2)).isoformat(),
         "slot_minutes": 30,
-        "modality": "video",
+        "kind": "video",
         "location": f"Room-{p}",
     }
-    session = await _ok(await client.post("/api/v1/clinics/sessions", json=body, headers=nurse), 201)
+    session = await _ok(await client.post("/api/v1/booking/clinics", json=body, headers=nurse), 201)
     booking = {"referral_id": rid, "slot_id": session["slots"][0]["id"]}
-    booked = await _ok(await client.post("/api/v1/clinics/appointments", json=booking, headers=nurse), 201)
+    booked = await _ok(await client.post("/api/v1/booking/appointments", json=booking, headers=nurse), 201)
     reach = oh | w.keys(p, "client_admin", "manager", "manager_same_dept", "other_employee")
     w.add("booked referral", reach, f"Concern-{p}-booked", referral_id=rid)
-    w.add("clinic session", oh, f"Room-{p}", session_id=session["id"])
+    # Its place is shown to the employee booked into it (and offered its other times) as well as OH.
+    w.add("clinic session", oh | w.keys(p, "other_employee"), f"Room-{p}", session_id=session["id"],
+          clinic_id=session["id"])  # fmt: skip
+    # The clinic's other times, offered to the employee of a second referral awaiting booking.
+    waiting = await _referral(
+        client, w, referrer=f"{p}.manager_same_dept", employee_email=w.users[f"{p}.other_employee"].email,
+        department="Logistics", tag=f"{p}-offered",
+    )  # fmt: skip
+    await _move(client, nurse, waiting, **TRIAGE)
+    offer = {"referral_id": waiting, "session_id": session["id"]}
+    offered = await _ok(await client.post("/api/v1/booking/offers", json=offer, headers=nurse), 201)
+    w.add("booking offer", w.keys(p, "other_employee"), offer_id=offered["id"])
     w.add("appointment", reach, appointment_id=booked["appointment"]["id"])
 
 
@@ -293,6 +304,15 @@ async def build(client: httpx.AsyncClient, conn: asyncpg.Connection) -> SweepWor
             if key not in w.headers:
                 w.headers[key] = await login(client, user)
         await _referrals(client, w, tenant, oh)
+        # An account (administered by its provider's and its employer's admins) and a queued message
+        # (its provider's admins see and resend failed ones).
+        w.add("user account", w.keys(tenant, "provider_admin", "client_admin"),
+              user_id=str(w.users[f"{tenant}.employee"].id))  # fmt: skip
+        message = await conn.fetchval(
+            "SELECT id FROM outbox_message WHERE provider_id = $1 ORDER BY created_at LIMIT 1", provider.id
+        )
+        assert message is not None, "the referrals sent no message for this provider"
+        w.add("outbox message", w.keys(tenant, "provider_admin"), message_id=str(message))
         await _clinic(client, w, tenant, oh)
         await _surveillance(client, w, tenant, oh)
         await _readings(client, w, tenant, oh)
