@@ -8,12 +8,18 @@ from sending ``ready`` to the nurse's socket receiving that person's ``participa
 (write, commit, NOTIFY, the nurse's process reads the row and sends it). Memory: resident size
 of both app processes before and after the waiting sockets connect, per socket.
 
+Two phases on the same servers: ``--arrivals`` arrivals with nothing else running, then as many
+again while the same two processes produce aggregate report PDFs for ``--pdf-clients`` clients
+asking back to back and take one pulse batch a second from each of ``--phones`` phones
+(tests/bench/background_load.py); ``--no-load`` measures the first phase only.
+
 Baseline in the same run: a bare WebSocket echo app in its own uvicorn process (same settings):
 round-trip latency with the same number of idle sockets held open, and its memory per socket.
 
 Seeding writes rows directly (employees, referrals, appointments, sessions); everything measured
 goes through the real app. Run from the repository root (pytest does not collect this file):
-    python -m tests.bench.bench_waiting_room [--waiting 500] [--arrivals 200]
+    python -m tests.bench.bench_waiting_room [--waiting 500] [--arrivals 200] [--pdf-clients 2]
+        [--phones 32] [--no-load]
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import platform
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -51,6 +57,7 @@ from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.db import migrate
+from tests.bench.background_load import Load, seed_load
 from tests.bench.bench_referrals import Server, drop_database
 from tests.pg import admin_dsn, with_database
 
@@ -74,6 +81,7 @@ class World:
     clinic: str
     nurse_token: str
     employees: list[tuple[str, str]]  # (appointment id, session token)
+    load_emails: list[str] = field(default_factory=list)  # the background phones' employees
 
 
 async def seed(dsn: str, people: int) -> World:
@@ -280,39 +288,19 @@ async def baseline(waiting: int, samples: int) -> tuple[list[float], float]:
         server.stop()
 
 
-async def measure(dsn: str, world: World, waiting: int, arrivals: int) -> dict[str, Any]:
-    env = {
-        "DATABASE_URL": dsn,
-        "OHCONNECT_ENVIRONMENT": "test",
-        "OHCONNECT_LOG_LEVEL": "WARNING",
-        "OHCONNECT_WAITING_ROOM_OPEN_MINUTES": "1440",
-        "OHCONNECT_DB_POOL_MAX": "10",
-    }
-    a, b = Server("backend.main:create_app", env), Server("backend.main:create_app", env)
+async def arrivals(
+    dsn: str, servers: tuple[Server, Server], nurse: Client, people: list[tuple[str, str]], beats: list[Any]
+) -> tuple[dict[str, list[float]], list[float], list[float], list[Client]]:
+    """Each person joins (alternately on B and A), then enters the waiting room; timed to the nurse."""
+    a, b = servers
+    latencies: dict[str, list[float]] = {"A": [], "B": []}
+    own_latency: list[float] = []
+    commits: list[float] = []
     clients: list[Client] = []
-    beats: list[asyncio.Task[None]] = []
+    started = time.perf_counter()
+    probe = asyncio.create_task(commit_probe(dsn, commits))
     try:
-        await asyncio.gather(a.ready("/readyz"), b.ready("/readyz"))
-        nurse, _ = await join(a.url, {"clinic": world.clinic, "token": world.nurse_token})
-        clients.append(nurse)
-        beats.append(asyncio.create_task(heartbeat(nurse, 0)))
-        await asyncio.sleep(2)
-        before = rss_mib(a, b)
-        for n, (appointment, token) in enumerate(world.employees[:waiting]):
-            client, _ = await join((a, b)[n % 2].url, {"appointment": appointment, "token": token})
-            await client.ws.send('{"t":"ready"}')
-            clients.append(client)
-            beats.append(asyncio.create_task(heartbeat(client, random.uniform(0, PING_SECONDS))))
-        await asyncio.sleep(8)  # everyone settled, queue positions sent, heartbeats flowing
-        gc.collect()
-        gc.freeze()  # the measuring client's own collector pauses are not the server's latency
-        per_socket_kib = (rss_mib(a, b) - before) * 1024 / waiting
-        latencies: dict[str, list[float]] = {"A": [], "B": []}
-        own_latency: list[float] = []
-        commits: list[float] = []
-        started = time.perf_counter()
-        beats.append(asyncio.create_task(commit_probe(dsn, commits)))
-        for n, (appointment, token) in enumerate(world.employees[waiting : waiting + arrivals]):
+        for n, (appointment, token) in enumerate(people):
             label, server = ("B", b) if n % 2 == 0 else ("A", a)
             client, welcome = await join(server.url, {"appointment": appointment, "token": token})
             clients.append(client)
@@ -340,13 +328,58 @@ async def measure(dsn: str, world: World, waiting: int, arrivals: int) -> dict[s
                     f"own {ms(own_at - began)}",
                     file=sys.stderr,
                 )
-        return {
-            "latencies": latencies,
-            "own": own_latency,
-            "commits": commits,
-            "per_socket_kib": per_socket_kib,
-            "rss_mib": rss_mib(a, b),
-        }
+    finally:
+        probe.cancel()
+    return latencies, own_latency, commits, clients
+
+
+async def measure(dsn: str, world: World, waiting: int, count: int, load: Load | None) -> dict[str, Any]:
+    """Arrivals with nothing else running, then (with ``load``) as many again beside the load."""
+    env = {
+        "DATABASE_URL": dsn,
+        "OHCONNECT_ENVIRONMENT": "test",
+        "OHCONNECT_LOG_LEVEL": "WARNING",
+        "OHCONNECT_WAITING_ROOM_OPEN_MINUTES": "1440",
+        "OHCONNECT_DB_POOL_MAX": "10",
+    }
+    a, b = Server("backend.main:create_app", env), Server("backend.main:create_app", env)
+    clients: list[Client] = []
+    beats: list[asyncio.Task[None]] = []
+    phases: dict[str, Any] = {}
+    try:
+        await asyncio.gather(a.ready("/readyz"), b.ready("/readyz"))
+        nurse, _ = await join(a.url, {"clinic": world.clinic, "token": world.nurse_token})
+        clients.append(nurse)
+        beats.append(asyncio.create_task(heartbeat(nurse, 0)))
+        await asyncio.sleep(2)
+        before = rss_mib(a, b)
+        for n, (appointment, token) in enumerate(world.employees[:waiting]):
+            client, _ = await join((a, b)[n % 2].url, {"appointment": appointment, "token": token})
+            await client.ws.send('{"t":"ready"}')
+            clients.append(client)
+            beats.append(asyncio.create_task(heartbeat(client, random.uniform(0, PING_SECONDS))))
+        await asyncio.sleep(8)  # everyone settled, queue positions sent, heartbeats flowing
+        gc.collect()
+        gc.freeze()  # the measuring client's own collector pauses are not the server's latency
+        per_socket_kib = (rss_mib(a, b) - before) * 1024 / waiting
+        idle_people = world.employees[waiting : waiting + count]
+        *phases["idle"], joined = await arrivals(dsn, (a, b), nurse, idle_people, beats)
+        clients.extend(joined)
+        if load is not None:
+            load.urls = [a.url, b.url]
+            await load.prepare(dsn, world.load_emails)
+            load.start()
+            await asyncio.sleep(3)  # the load is flowing before the first measured arrival
+            load.restart_counts()
+            began = time.perf_counter()
+            busy_people = world.employees[waiting + count : waiting + 2 * count]
+            try:
+                *phases["load"], joined = await arrivals(dsn, (a, b), nurse, busy_people, beats)
+            finally:
+                phases["load_seconds"] = time.perf_counter() - began
+                await load.stop()
+            clients.extend(joined)
+        return {**phases, "per_socket_kib": per_socket_kib, "rss_mib": rss_mib(a, b)}
     finally:
         for beat in beats:
             beat.cancel()
@@ -360,7 +393,46 @@ def ms(value: float) -> str:
     return f"{1000 * value:.1f} ms"
 
 
-async def main(waiting: int, arrivals: int, keep_db: bool) -> int:
+def print_phase(
+    title: str, latencies: dict[str, list[float]], own: list[float], commits: list[float]
+) -> float:
+    both = latencies["A"] + latencies["B"]
+    print(title)
+    print(
+        f"arrival -> nurse screen, all:      p50 {ms(percentile(both, 0.5))}  "
+        f"p99 {ms(percentile(both, 0.99))}  max {ms(max(both))}"
+    )
+    for label in ("A", "B"):
+        values = latencies[label]
+        print(
+            f"  arriving on process {label}:          p50 {ms(percentile(values, 0.5))}  "
+            f"p99 {ms(percentile(values, 0.99))}"
+        )
+    print(
+        f"  (the arriving person's own state: p50 {ms(percentile(own, 0.5))}  "
+        f"p99 {ms(percentile(own, 0.99))})"
+    )
+    print(
+        f"  (a one-row commit on the same database meanwhile: p50 {ms(percentile(commits, 0.5))}  "
+        f"p99 {ms(percentile(commits, 0.99))})"
+    )
+    return percentile(both, 0.99)
+
+
+def print_load(load: Load, seconds: float) -> None:
+    counts = load.counts
+    kib = counts.pdf_bytes / max(counts.pdfs, 1) / 1024
+    print(
+        f"  beside: {load.pdf_clients} clients asking for the aggregate report PDF back to back "
+        f"({counts.pdfs} PDFs, {counts.pdfs / seconds:.1f}/s, {kib:.0f} KiB "
+        f"each) and {load.phones} phones posting one batch a second ({counts.batches} batches, "
+        f"{counts.batches / seconds:.1f}/s) over {seconds:.0f} s; errors: {len(counts.errors)}"
+    )
+    for error in counts.errors[:5]:
+        print(f"    {error}")
+
+
+async def main(waiting: int, count: int, keep_db: bool, load: Load | None) -> int:
     admin = admin_dsn()
     name = f"ohc_bench_wr_{os.getpid()}"
     conn = await asyncpg.connect(admin)
@@ -371,41 +443,25 @@ async def main(waiting: int, arrivals: int, keep_db: bool) -> int:
     dsn = with_database(admin, name)
     try:
         await migrate.migrate(dsn, app_role=Settings().db_app_role)
-        world = await seed(dsn, waiting + arrivals)
-        echo_times, echo_kib = await baseline(waiting, arrivals)
-        result = await measure(dsn, world, waiting, arrivals)
+        world = await seed(dsn, waiting + 2 * count)
+        if load is not None:
+            world.load_emails = await seed_load(dsn, people=2000, phones=load.phones)
+        echo_times, echo_kib = await baseline(waiting, count)
+        result = await measure(dsn, world, waiting, count, load)
     finally:
         if not keep_db:
             await drop_database(admin, name)
-    both = result["latencies"]["A"] + result["latencies"]["B"]
     print(
         f"{time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"
     )
     print(
-        f"{waiting} employees waiting over 2 processes; {arrivals} arrivals (half on each process); "
-        "nurse on process A"
+        f"{waiting} employees waiting over 2 processes; {count} arrivals per phase (half on each); nurse on A"
     )
-    print(
-        f"arrival -> nurse screen, all:      p50 {ms(percentile(both, 0.5))}  "
-        f"p99 {ms(percentile(both, 0.99))}  max {ms(max(both))}"
-    )
-    for label in ("A", "B"):
-        values = result["latencies"][label]
-        print(
-            f"  arriving on process {label}:          p50 {ms(percentile(values, 0.5))}  "
-            f"p99 {ms(percentile(values, 0.99))}"
-        )
-    own = result["own"]
-    print(
-        f"  (the arriving person's own state: p50 {ms(percentile(own, 0.5))}  "
-        f"p99 {ms(percentile(own, 0.99))})"
-    )
-    commits = result["commits"]
-    print(
-        f"  (a one-row commit on the same database meanwhile: p50 {ms(percentile(commits, 0.5))}  "
-        f"p99 {ms(percentile(commits, 0.99))})"
-    )
+    worst = print_phase("nothing else running:", *result["idle"])
+    if load is not None:
+        worst = max(worst, print_phase("while report PDFs and pulse batches are produced:", *result["load"]))
+        print_load(load, result["load_seconds"])
     print(
         f"baseline bare WebSocket echo RTT:  p50 {ms(percentile(echo_times, 0.5))}  "
         f"p99 {ms(percentile(echo_times, 0.99))}  ({waiting} idle sockets open)"
@@ -414,7 +470,7 @@ async def main(waiting: int, arrivals: int, keep_db: bool) -> int:
         f"memory per idle waiting socket:    {result['per_socket_kib']:.0f} KiB (app, both processes); "
         f"bare echo socket {echo_kib:.0f} KiB"
     )
-    return 0 if percentile(both, 0.99) < 0.050 else 1
+    return 0 if worst < 0.050 else 1
 
 
 if __name__ == "__main__":
@@ -424,7 +480,13 @@ if __name__ == "__main__":
     parser.add_argument("--waiting", type=int, default=500, help="employees waiting (10 to 2000)")
     parser.add_argument("--arrivals", type=int, default=200, help="arrivals measured (10 to 1000)")
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--pdf-clients", type=int, default=2, help="report PDF clients beside (0 to 16)")
+    parser.add_argument("--phones", type=int, default=32, help="phones posting beside (0 to 200)")
+    parser.add_argument("--no-load", action="store_true", help="measure with nothing else running only")
     options = parser.parse_args()
     if not 10 <= options.waiting <= 2000 or not 10 <= options.arrivals <= 1000:
         parser.error("waiting must be 10 to 2000 and arrivals 10 to 1000")
-    sys.exit(asyncio.run(main(options.waiting, options.arrivals, options.keep_db)))
+    if not 0 <= options.pdf_clients <= 16 or not 0 <= options.phones <= 200:
+        parser.error("pdf-clients must be 0 to 16 and phones 0 to 200")
+    background = None if options.no_load else Load([], pdf_clients=options.pdf_clients, phones=options.phones)
+    sys.exit(asyncio.run(main(options.waiting, options.arrivals, options.keep_db, background)))
