@@ -6,9 +6,11 @@ sending its next request once the last is answered. The clients use the minimal 
 ``rawhttp`` so that the load generator takes little of the machine's CPU (its CPU time per
 request is printed). The real app gets a fresh database on the test PostgreSQL
 (TEST_DATABASE_URL, else DATABASE_URL, else the embedded one), dropped at the end.
+``--workers 1 2`` measures the app once per process count (uvicorn ``--workers``), to show how
+throughput grows with processes on one machine.
 
 Run from the repository root (pytest does not collect this file):
-    python -m tests.bench.bench_referrals [--concurrency 16] [--seconds 15]
+    python -m tests.bench.bench_referrals [--concurrency 16] [--seconds 15] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -228,9 +230,11 @@ async def measure_bare(concurrency: int, seconds: float, warmup: float) -> Measu
         server.stop()
 
 
-async def measure_app(dsn: str, concurrency: int, seconds: float, warmup: float) -> Measured:
+async def measure_app(
+    dsn: str, concurrency: int, seconds: float, warmup: float, workers: int = 1
+) -> Measured:
     env = {"DATABASE_URL": dsn, "OHCONNECT_ENVIRONMENT": "test", "OHCONNECT_LOG_LEVEL": "WARNING"}
-    server = Server("backend.main:create_app", env)
+    server = Server("backend.main:create_app", env, workers=workers)
     try:
         await server.ready("/readyz")
         async with httpx.AsyncClient(base_url=server.url) as client:
@@ -252,7 +256,7 @@ def report(label: str, unit: str, result: Measured) -> None:
     )
 
 
-async def main(concurrency: int, seconds: float, warmup: float, keep_db: bool) -> int:
+async def main(concurrency: int, seconds: float, warmup: float, keep_db: bool, workers: list[int]) -> int:
     admin = admin_dsn()
     name = f"ohc_bench_{os.getpid()}"
     dsn = await create_database(admin, name)
@@ -263,19 +267,27 @@ async def main(concurrency: int, seconds: float, warmup: float, keep_db: bool) -
         )
         bare = await measure_bare(concurrency, seconds, warmup)
         report("bare FastAPI POST /echo", "req", bare)
-        app = await measure_app(dsn, concurrency, seconds, warmup)
-        report("referral create+submit (2 requests)", "pairs", app)
+        apps = {}
+        for count in workers:
+            apps[count] = await measure_app(dsn, concurrency, seconds, warmup, workers=count)
+            report(f"referral create+submit, {count} process(es)", "pairs", apps[count])
     finally:
         if not keep_db:
             await drop_database(admin, name)
-    if not app.operations or not bare.operations:
+    if not bare.operations or not all(app.operations for app in apps.values()):
         print("no successful operations measured", file=sys.stderr)
         return 1
+    first = apps[workers[0]]
     print(
-        f"ratio: bare req/s ÷ referral pairs/s = {bare.per_second / app.per_second:.1f}; "
-        f"per request = {bare.per_second / (2 * app.per_second):.1f}"
+        f"ratio: bare req/s ÷ referral pairs/s ({workers[0]} process(es)) = "
+        f"{bare.per_second / first.per_second:.1f}; "
+        f"per request = {bare.per_second / (2 * first.per_second):.1f}"
     )
-    return 1 if app.errors or bare.errors else 0
+    for count, app in apps.items():
+        print(
+            f"{count} process(es): {app.per_second / first.per_second:.2f} times the pairs/s of {workers[0]}"
+        )
+    return 1 if bare.errors or any(app.errors for app in apps.values()) else 0
 
 
 if __name__ == "__main__":
@@ -286,7 +298,16 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per target (max 120)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before measuring")
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1], help="app processes, one measurement each (e.g. 1 2)"
+    )
     options = parser.parse_args()
     if not 1 <= options.concurrency <= 64 or not 0 < options.seconds <= 120:
         parser.error("concurrency must be 1 to 64 and seconds 0 to 120")
-    sys.exit(asyncio.run(main(options.concurrency, options.seconds, options.warmup, options.keep_db)))
+    if not all(1 <= n <= 16 for n in options.workers):
+        parser.error("workers must be 1 to 16 each")
+    sys.exit(
+        asyncio.run(
+            main(options.concurrency, options.seconds, options.warmup, options.keep_db, options.workers)
+        )
+    )
