@@ -299,8 +299,9 @@ async def test_a_file_over_the_limit_is_refused_before_sending(
     await page.get_by_role("button", name=re.compile(r"^8 Files")).click()
     await expect(page.get_by_text("PDF, JPEG, PNG or Word (.docx), up to 10 MB.")).to_be_visible()
     big = b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024)
+    # 11 MB travel to the browser through the DevTools protocol: allow for a busy machine.
     await page.get_by_label("File", exact=True).set_input_files(
-        {"name": "big.pdf", "mimeType": "application/pdf", "buffer": big}
+        {"name": "big.pdf", "mimeType": "application/pdf", "buffer": big}, timeout=60_000
     )
     await page.get_by_role("button", name="Upload file").click()
     await expect(page.get_by_role("alert")).to_contain_text(
