@@ -372,11 +372,8 @@ async def document(
     """The report as PDF (rendered on a document thread; signed once released) or HTML, registered
     as an issued document (preview or released)."""
     found = await readable(conn, user, referral_id)
-    stamp = Stamp(
-        uuid4(),
-        utc_now().replace(microsecond=0),
-        content_hash({"view": found.view.model_dump(mode="json"), "addenda": found.addenda}),
-    )
+    content = content_hash({"view": found.view.model_dump(mode="json"), "addenda": found.addenda})
+    stamp = Stamp(uuid4(), utc_now().replace(microsecond=0), content)
     if fmt == "pdf":
         render = functools.partial(mreport_render.render_pdf, found.view, stamp, found.addenda)
         data = await (signing.render_signed(signer, render) if found.released else offload.run(render))
