@@ -16,6 +16,7 @@ import functools
 import io
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -197,10 +198,19 @@ def _development_file(data_dir: Path) -> bytes:
     return path.read_bytes()
 
 
+_EPHEMERAL_LOCK = threading.Lock()
+
+
 @functools.cache
-def _ephemeral() -> DocumentSigner:
+def _ephemeral_unlocked() -> DocumentSigner:
     pem = development_pem()
     return from_pem(pem, pem, development=True)
+
+
+def _ephemeral() -> DocumentSigner:
+    """One key per test process, whichever thread asks first."""
+    with _EPHEMERAL_LOCK:
+        return _ephemeral_unlocked()
 
 
 def _read(path: Path, setting: str) -> bytes:

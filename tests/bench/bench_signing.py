@@ -117,7 +117,7 @@ async def fetch(http: httpx.AsyncClient, nurse: dict[str, str], result_id: str) 
     start = time.perf_counter()
     pdf = await http.get(f"/api/v1/surveillance/results/{result_id}/certificate.pdf", headers=nurse)
     pdf.raise_for_status()
-    assert signing.FIELD_NAME.encode() in pdf.content
+    assert b"/ByteRange" in pdf.content, "a signed PDF"
     return time.perf_counter() - start
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,8 @@ from tests.factories import login
 from tests.reports.test_certificate import pdf_text, signed_with_restrictions
 from tests.reports.test_management_report import drafting, move
 from tests.signing_keys import signature_count, validate
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def trust_root(server: Server) -> bytes:
@@ -204,3 +208,23 @@ def test_the_development_key_is_made_once_in_the_data_folder_and_named_as_such(t
     assert signing.load(Settings(environment="development", data_dir=tmp_path / "x")).certificate != (
         first.certificate
     )
+
+
+async def test_processes_starting_together_share_one_development_key(tmp_path):
+    """`serve --workers N` and several demo processes may start at once: one key wins, all use it."""
+    script = (
+        "import hashlib, sys; from backend.core.config import Settings; from backend.reports import signing; "
+        "s = signing.load(Settings(environment='development', data_dir=sys.argv[1])); "
+        "print(hashlib.sha256(s.certificate).hexdigest())"
+    )
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, str(tmp_path), cwd=ROOT, stdout=asyncio.subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    outputs = [(await process.communicate())[0].decode().strip() for process in processes]
+    assert all(process.returncode == 0 for process in processes)
+    assert len(set(outputs)) == 1, outputs
+    assert len(outputs[0]) == 64
+    assert [p.name for p in (tmp_path / "signing").iterdir()] == [signing.DEVELOPMENT_FILE]
