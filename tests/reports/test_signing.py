@@ -69,6 +69,13 @@ async def test_certificate_is_signed_valid_and_checks_by_its_final_bytes(
     assert checked.json() == {"valid": True}
     by_hash = await client.get(f"/api/v1/documents/{document_id}/check", params={"sha256": digest})
     assert by_hash.json() == {"valid": True}
+    verified = await client.post(
+        f"/api/v1/documents/{document_id}/verify",
+        content=data,
+        headers={**manager, "Content-Type": "application/pdf"},
+    )
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["matches"] is True
     assert "Fit with restrictions" in pdf_text(data)  # still plain, extractable text
     assert (await client.get(url, headers=manager)).content == data, "issued once, then the same bytes"
 
@@ -97,13 +104,17 @@ async def test_a_changed_byte_in_the_signed_range_invalidates_the_signature(
     assert checked.json() == {"valid": False}
 
 
-async def test_a_signature_by_an_untrusted_key_is_not_trusted(client: httpx.AsyncClient, conn):
+async def test_the_letter_is_signed_and_a_signature_by_an_untrusted_key_is_not_trusted(
+    client: httpx.AsyncClient, conn, server: Server
+):
     world, signed = await signed_with_restrictions(client, conn)
     employee_letter = await client.get(
         f"/api/v1/surveillance/results/{signed['id']}/letter.pdf",
         headers=await login(client, world.users["clinician"]),
     )
     assert employee_letter.status_code == 200, employee_letter.text
+    ours = await asyncio.to_thread(validate, employee_letter.content, trust_root(server))
+    assert (ours.intact, ours.valid, ours.trusted, ours.bottom_line) == (True, True, True, True)
     other = signing.development_pem()
     other_root = signing.from_pem(other, other, development=True).certificate
     status = await asyncio.to_thread(validate, employee_letter.content, other_root)
