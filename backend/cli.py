@@ -37,6 +37,7 @@ from backend.core.types import Email
 from backend.db import migrate, pool
 from backend.main import create_app
 from backend.observe import logs as observe_logs
+from backend.reports import signing
 from sensors import phone as sensors_phone
 
 logger = logging.getLogger("ohconnect")
@@ -204,8 +205,13 @@ def _dsn(settings: Settings) -> str:
 
 
 def _prepare(settings: Settings, host: str, port: int) -> Settings:
-    """Start the database if embedded, apply migrations, and pin the DSN and public URL."""
+    """Check the signing key, start the database if embedded, apply migrations, and pin the DSN and
+    public URL."""
     logging.config.dictConfig(_log_config(settings))
+    try:
+        signing.load(settings)  # generates the development key once, before any worker starts
+    except signing.SigningKeyError as exc:
+        raise CommandError(str(exc)) from None
     dsn = pool.resolve_dsn(settings)
     asyncio.run(migrate.migrate(dsn, app_role=settings.db_app_role))  # logs what it applies
     update: dict[str, Any] = {"database_url": SecretStr(dsn)}

@@ -41,6 +41,7 @@ from backend.readings.router import router as readings_router
 from backend.readings.ws import router as readings_ws_router
 from backend.referrals.router import OPENAPI_MODELS
 from backend.referrals.router import router as referrals_router
+from backend.reports import signing
 from backend.reports.router import router as reports_router
 from backend.surveillance.router import router as surveillance_router
 from backend.users.router import router as users_router
@@ -107,6 +108,8 @@ class Pages(StaticFiles):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    # The document signer first: a missing or unusable key stops start-up, naming the setting.
+    app.state.signer = await asyncio.to_thread(signing.load, settings)
     dsn = pool.resolve_dsn(settings)
     await migrate.migrate(dsn, app_role=settings.db_app_role)
     role = settings.db_app_role if await pool.app_role_usable(dsn, settings.db_app_role) else None

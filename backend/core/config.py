@@ -88,6 +88,21 @@ def _turn_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _signing_problem(settings: Settings) -> str | None:
+    if settings.signing_key_file is None:
+        return (
+            "OHCONNECT_SIGNING_KEY_FILE and OHCONNECT_SIGNING_CERT_FILE are unset (production signs "
+            "documents with the provider's own key; the generated development key is not for production)"
+        )
+    for setting, path in (
+        ("OHCONNECT_SIGNING_KEY_FILE", settings.signing_key_file),
+        ("OHCONNECT_SIGNING_CERT_FILE", settings.signing_cert_file),
+    ):
+        if path is not None and not path.is_file():
+            return f"{setting} names no file ({path})"
+    return None
+
+
 def production_problems(settings: Settings) -> list[str]:
     """Why this configuration is unsafe for production, each naming the setting; [] when fine or
     when not in production. Checked once, when Settings is built at start-up."""
@@ -101,6 +116,9 @@ def production_problems(settings: Settings) -> list[str]:
     database = _database_problem(settings)
     if database:
         problems.append(database)
+    signing = _signing_problem(settings)
+    if signing:
+        problems.append(signing)
     return problems + _turn_problems(settings)
 
 
@@ -182,6 +200,12 @@ class Settings(BaseSettings):
     mail_give_up_hours: int = Field(default=48, ge=1, le=24 * 14)
     mail_retry_base_seconds: float = Field(default=30.0, ge=0.1, le=3600)
     mail_poll_seconds: float = Field(default=2.0, ge=0.05, le=300)
+    # Issued PDFs (certificates, letters, reports) carry a PAdES signature made with this PEM key
+    # and certificate (the certificate file may continue with its issuing chain). Unset outside
+    # production: a development key generated into the data folder.
+    signing_key_file: Path | None = None
+    signing_cert_file: Path | None = None
+    signing_key_passphrase: SecretStr | None = None
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
@@ -190,6 +214,10 @@ class Settings(BaseSettings):
         for url in (*self.stun_urls, *self.turn_urls):
             if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
                 raise ValueError(f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})")
+        if (self.signing_key_file is None) != (self.signing_cert_file is None):
+            raise ValueError("OHCONNECT_SIGNING_KEY_FILE and OHCONNECT_SIGNING_CERT_FILE go together")
+        if self.signing_key_passphrase is not None and self.signing_key_file is None:
+            raise ValueError("OHCONNECT_SIGNING_KEY_PASSPHRASE needs OHCONNECT_SIGNING_KEY_FILE")
         if self.turn_urls and self.turn_secret is None:
             raise ValueError("OHCONNECT_TURN_URLS needs OHCONNECT_TURN_SECRET (coturn static-auth-secret)")
         problem = mail_problem(self)

@@ -8,6 +8,7 @@ the manager will see); employer roles only after release, only if named as a rec
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,10 +27,11 @@ from backend.referrals import service as referral_service
 from backend.referrals.form import ReasonCategory
 from backend.referrals.schemas import ReferralRead, TransitionRequest
 from backend.referrals.transitions import Status
-from backend.reports import mine, mreport, mreport_render, queries
+from backend.reports import mine, mreport, mreport_render, offload, queries, signing
 from backend.reports.errors import ReportConflict, ReportForbidden, ReportInvalid, ReportNotFound
 from backend.reports.mreport import ReferralFacts, ReportConsent, ReportContent, ReportDraft, ReportView
 from backend.reports.render import Stamp, content_hash, file_hash
+from backend.reports.signing import DocumentSigner
 
 DRAFTING = frozenset({Status.IN_CONSULTATION, Status.REPORT_DRAFTING})
 PREVIEW = frozenset({Status.EMPLOYEE_REVIEW, Status.READY_FOR_RELEASE})
@@ -365,17 +367,16 @@ async def _readable(conn: asyncpg.Connection, user: User, referral: ReferralRead
 
 
 async def document(
-    conn: asyncpg.Connection, user: User, referral_id: UUID, fmt: str
+    conn: asyncpg.Connection, user: User, referral_id: UUID, fmt: str, *, signer: DocumentSigner
 ) -> tuple[UUID, bytes, str]:
-    """The report as PDF or HTML, registered as an issued document (preview or released)."""
+    """The report as PDF (rendered on a document thread; signed once released) or HTML, registered
+    as an issued document (preview or released)."""
     found = await readable(conn, user, referral_id)
-    stamp = Stamp(
-        uuid4(),
-        utc_now().replace(microsecond=0),
-        content_hash({"view": found.view.model_dump(mode="json"), "addenda": found.addenda}),
-    )
+    content = content_hash({"view": found.view.model_dump(mode="json"), "addenda": found.addenda})
+    stamp = Stamp(uuid4(), utc_now().replace(microsecond=0), content)
     if fmt == "pdf":
-        data = mreport_render.render_pdf(found.view, stamp, found.addenda)
+        render = functools.partial(mreport_render.render_pdf, found.view, stamp, found.addenda)
+        data = await (signing.render_signed(signer, render) if found.released else offload.run(render))
     else:
         data = mreport_render.render_html(found.view, stamp, found.addenda).encode()
     kind = "management_report" if found.released else "management_report_preview"

@@ -1,8 +1,9 @@
 """Shared reportlab plumbing: styles, the document-control footer and building a PDF. Pure: no DB.
 
 Every issued PDF carries its document id, issue time and the SHA-256 of its content (the data it
-was rendered from) in a footer on each page. The SHA-256 of the file itself is recorded when it
-is issued and can be checked by anyone holding a copy at ``GET /api/v1/documents/{id}/check``.
+was rendered from) in a footer on each page. Certificates, letters and released reports are then
+PAdES-signed (backend.reports.signing); the SHA-256 of the final (signed) file is recorded when
+it is issued and can be checked by anyone holding a copy at ``GET /api/v1/documents/{id}/check``.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from backend.core.openapi import errors, ok
 from backend.db.deps import Conn
 from backend.reports import aggregate, mine, mreport_service, service
 from backend.reports.aggregate import AggregateReport
+from backend.reports.deps import Signer
 from backend.reports.errors import ReportInvalid
 from backend.reports.mreport import (
     Addendum,
@@ -66,11 +67,11 @@ def pdf_response(issued: service.Issued) -> Response:
     responses={**_PDF, **errors(401, 403, 404)},
     tags=["surveillance"],
 )
-async def certificate(result_id: UUID, user: CurrentUser, conn: Conn) -> Response:
+async def certificate(result_id: UUID, user: CurrentUser, conn: Conn, signer: Signer) -> Response:
     """The individual certificate of a signed result: outcome, restrictions, employer actions, next due
     date. No test values, answers, clinical category or readings. Client administrators, managers
-    (their department), the employee and clinicians; anything else is 404."""
-    return pdf_response(await service.certificate_pdf(conn, user, result_id))
+    (their department), the employee and clinicians; anything else is 404. PAdES-signed."""
+    return pdf_response(await service.certificate_pdf(conn, user, result_id, signer))
 
 
 @router.get(
@@ -79,9 +80,10 @@ async def certificate(result_id: UUID, user: CurrentUser, conn: Conn) -> Respons
     responses={**_PDF, **errors(401, 404)},
     tags=["surveillance"],
 )
-async def results_letter(result_id: UUID, user: CurrentUser, conn: Conn) -> Response:
-    """The employee's own results letter, their values explained plainly (the employee and clinicians)."""
-    return pdf_response(await service.letter_pdf(conn, user, result_id))
+async def results_letter(result_id: UUID, user: CurrentUser, conn: Conn, signer: Signer) -> Response:
+    """The employee's own results letter, their values explained plainly (the employee and
+    clinicians). PAdES-signed."""
+    return pdf_response(await service.letter_pdf(conn, user, result_id, signer))
 
 
 _SHA256 = Annotated[
@@ -166,9 +168,9 @@ async def dashboard(organisation_id: UUID, user: CurrentUser, conn: Conn) -> Agg
     response_class=Response,
     responses={**_PDF, **errors(401, 404)},
 )
-async def aggregate_pdf(organisation_id: UUID, user: CurrentUser, conn: Conn) -> Response:
-    """The same suppressed figures as the dashboard, as a PDF with charts."""
-    return pdf_response(await service.aggregate_pdf(conn, user, organisation_id))
+async def aggregate_pdf(organisation_id: UUID, user: CurrentUser, conn: Conn, signer: Signer) -> Response:
+    """The same suppressed figures as the dashboard, as a signed PDF with charts."""
+    return pdf_response(await service.aggregate_pdf(conn, user, organisation_id, signer))
 
 
 @router.get(
@@ -316,9 +318,10 @@ async def add_addendum(referral_id: UUID, body: AddendumRequest, user: CurrentUs
     responses={**_PDF, **errors(401, 404)},
     tags=["referrals"],
 )
-async def report_pdf(referral_id: UUID, user: CurrentUser, conn: Conn) -> Response:
-    """The management report as PDF (the HTML version has the same content and is the accessible one)."""
-    document_id, data, digest = await mreport_service.document(conn, user, referral_id, "pdf")
+async def report_pdf(referral_id: UUID, user: CurrentUser, conn: Conn, signer: Signer) -> Response:
+    """The management report as PDF, signed once released (the HTML version has the same content
+    and is the accessible one)."""
+    document_id, data, digest = await mreport_service.document(conn, user, referral_id, "pdf", signer=signer)
     return Response(
         data,
         media_type="application/pdf",
@@ -336,8 +339,8 @@ async def report_pdf(referral_id: UUID, user: CurrentUser, conn: Conn) -> Respon
     responses={200: {"content": {"text/html": {}}, "description": "HTML"}, **errors(401, 404)},
     tags=["referrals"],
 )
-async def report_html(referral_id: UUID, user: CurrentUser, conn: Conn) -> Response:
-    document_id, data, digest = await mreport_service.document(conn, user, referral_id, "html")
+async def report_html(referral_id: UUID, user: CurrentUser, conn: Conn, signer: Signer) -> Response:
+    document_id, data, digest = await mreport_service.document(conn, user, referral_id, "html", signer=signer)
     return Response(
         data,
         media_type="text/html; charset=utf-8",

@@ -1,8 +1,10 @@
 """Issuing documents: certificates, results letters (and, in other modules, reports); verifying them.
 
 A certificate or results letter is rendered once, the first time anyone allowed asks for it after
-signing, stored with its SHA-256, and the same bytes are served from then on. Rendering happens
-between the audited read and the short insert, never while holding row locks.
+the result is signed off, PAdES-signed (backend.reports.signing), stored with the SHA-256 of the
+signed file, and the same bytes are served from then on. Rendering and signing happen on a
+document thread between the audited read and the short insert, never while holding row locks and
+never on the event loop.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from backend.audit import service as audit
 from backend.audit.schemas import NoSubject, Subject
 from backend.auth.schemas import Role, User
 from backend.core.clock import utc_now
-from backend.reports import aggregate, certificate, queries
+from backend.reports import aggregate, certificate, queries, signing
 from backend.reports import aggregate_pdf as aggregate_pdf_module
 from backend.reports.aggregate import AggregateReport
 from backend.reports.errors import DocumentNotFound, ReportNotFound
 from backend.reports.render import Stamp, content_hash, file_hash
 from backend.reports.schemas import DocumentCheck, DocumentKind, StoredDocument, Verification
+from backend.reports.signing import DocumentSigner
 from backend.surveillance import results as surveillance_results
 from backend.surveillance import service as surveillance_service
 
@@ -46,13 +49,14 @@ async def _issue_once(
     organisation_id: UUID,
     content_sha256: str,
     render: Callable[[Stamp], bytes],
+    signer: DocumentSigner,
     subject: Subject,
 ) -> StoredDocument:
     existing = await queries.stored_for(conn, entity_id, kind)
     if existing is not None:
         return existing
     stamp = Stamp(uuid4(), utc_now().replace(microsecond=0), content_sha256)
-    data = render(stamp)
+    data = await signing.render_signed(signer, lambda: render(stamp))
     async with conn.transaction():
         inserted = await queries.insert_document(
             conn,
@@ -84,7 +88,9 @@ def _issued(found: StoredDocument, filename: str) -> Issued:
     return Issued(found.id, filename, found.data, found.sha256)
 
 
-async def certificate_pdf(conn: asyncpg.Connection, user: User, result_id: UUID) -> Issued:
+async def certificate_pdf(
+    conn: asyncpg.Connection, user: User, result_id: UUID, signer: DocumentSigner
+) -> Issued:
     """The certificate for a signed result; the read is audited by the surveillance service."""
     view = await surveillance_results.certificate_view(conn, user, result_id)
     found = await _issue_once(
@@ -95,12 +101,13 @@ async def certificate_pdf(conn: asyncpg.Connection, user: User, result_id: UUID)
         organisation_id=view.organisation_id,
         content_sha256=certificate.certificate_hash(view),
         render=lambda stamp: certificate.render_certificate(view, stamp),
+        signer=signer,
         subject=await surveillance_results.subject_of(conn, view),
     )
     return _issued(found, f"certificate-{view.id}.pdf")
 
 
-async def letter_pdf(conn: asyncpg.Connection, user: User, result_id: UUID) -> Issued:
+async def letter_pdf(conn: asyncpg.Connection, user: User, result_id: UUID, signer: DocumentSigner) -> Issued:
     letter = await surveillance_results.letter_view(conn, user, result_id)
     found = await _issue_once(
         conn,
@@ -110,6 +117,7 @@ async def letter_pdf(conn: asyncpg.Connection, user: User, result_id: UUID) -> I
         organisation_id=letter.result.organisation_id,
         content_sha256=content_hash(certificate.letter_content(letter)),
         render=lambda stamp: certificate.render_letter(letter, stamp),
+        signer=signer,
         subject=await surveillance_results.subject_of(conn, letter.result),
     )
     return _issued(found, f"results-letter-{letter.result.id}.pdf")
@@ -201,10 +209,12 @@ async def aggregate_report(conn: asyncpg.Connection, user: User, organisation_id
     return found
 
 
-async def aggregate_pdf(conn: asyncpg.Connection, user: User, organisation_id: UUID) -> Issued:
+async def aggregate_pdf(
+    conn: asyncpg.Connection, user: User, organisation_id: UUID, signer: DocumentSigner
+) -> Issued:
     report = await aggregate_report(conn, user, organisation_id)
     stamp = Stamp(uuid4(), utc_now().replace(microsecond=0), aggregate_pdf_module.aggregate_hash(report))
-    data = aggregate_pdf_module.render_aggregate(report, stamp)
+    data = await signing.render_signed(signer, lambda: aggregate_pdf_module.render_aggregate(report, stamp))
     async with conn.transaction():
         await queries.insert_document(
             conn,

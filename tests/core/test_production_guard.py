@@ -14,9 +14,12 @@ import pytest
 from pydantic import ValidationError
 
 from backend.core.config import EXAMPLE_SECRETS, Settings
+from tests.signing_keys import throwaway_pem_files
 
 ROOT = Path(__file__).resolve().parents[2]
 TURN_SECRET = "k7Q2v9XzR4m1Lp8Ws3Nd6Bf0Hj5Tc2Ya"  # 32 characters, made up for this test
+# The document-signing key and certificate: generated for this test run (one PEM file holds both).
+SIGNING_KEY_FILE, SIGNING_CERT_FILE = throwaway_pem_files()
 
 # One complete, safe production configuration, as an operator's environment file would give it.
 # The delivery settings are there because production also refuses the log-only message sender.
@@ -30,6 +33,8 @@ VALID = {
     "OHCONNECT_MAIL_SENDER": "smtp",
     "OHCONNECT_SMTP_HOST": "smtp.example.org",
     "OHCONNECT_MAIL_FROM": "clinic@oh.example.org",
+    "OHCONNECT_SIGNING_KEY_FILE": SIGNING_KEY_FILE,
+    "OHCONNECT_SIGNING_CERT_FILE": SIGNING_CERT_FILE,
 }
 
 
@@ -42,6 +47,8 @@ SAFE_PRODUCTION: dict[str, Any] = {
     "stun_urls": ["stun:turn.example.org:3478"],
     "turn_urls": ["turn:turn.example.org:3478?transport=udp"],
     "turn_secret": TURN_SECRET,
+    "signing_key_file": SIGNING_KEY_FILE,
+    "signing_cert_file": SIGNING_CERT_FILE,
 }
 
 
@@ -125,6 +132,30 @@ def test_missing_stun_or_turn_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "OHCONNECT_TURN_SECRET is unset" in message
 
 
+def test_missing_signing_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _refusal(monkeypatch, OHCONNECT_SIGNING_KEY_FILE=None, OHCONNECT_SIGNING_CERT_FILE=None)
+    assert "OHCONNECT_SIGNING_KEY_FILE and OHCONNECT_SIGNING_CERT_FILE are unset" in message
+    assert "development key is not for production" in message
+
+
+def test_signing_files_that_do_not_exist_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    missing = str(tmp_path / "absent.pem")
+    assert "OHCONNECT_SIGNING_KEY_FILE names no file" in _refusal(
+        monkeypatch, OHCONNECT_SIGNING_KEY_FILE=missing
+    )
+    assert "OHCONNECT_SIGNING_CERT_FILE names no file" in _refusal(
+        monkeypatch, OHCONNECT_SIGNING_CERT_FILE=missing
+    )
+
+
+def test_a_signing_key_without_its_certificate_is_refused_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    for environment in ("production", "development"):
+        with pytest.raises(
+            ValidationError, match="OHCONNECT_SIGNING_KEY_FILE and OHCONNECT_SIGNING_CERT_FILE go"
+        ):
+            _settings(monkeypatch, OHCONNECT_ENVIRONMENT=environment, OHCONNECT_SIGNING_CERT_FILE=None)
+
+
 def test_every_placeholder_secret_in_env_example_is_known() -> None:
     text = (ROOT / "deploy" / "env.example").read_text()
     database = re.search(r"^DATABASE_URL=(.+)$", text, re.M)
@@ -145,3 +176,16 @@ def test_the_command_refuses_to_start_and_names_the_setting() -> None:
     assert done.returncode == 2, done.stderr
     assert "OHCONNECT_PUBLIC_URL must be an https:// address" in done.stderr
     assert TURN_SECRET not in done.stderr
+
+
+def test_the_command_refuses_an_unusable_signing_key(tmp_path: Path) -> None:
+    """Files that exist but do not hold a key stop the command before it serves, naming the setting."""
+    (tmp_path / "not-a-key.pem").write_text("not a key\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OHCONNECT_") and k != "DATABASE_URL"}
+    env.update(VALID, OHCONNECT_SIGNING_KEY_FILE=str(tmp_path / "not-a-key.pem"))
+    done = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "serve"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "OHCONNECT_SIGNING_KEY_FILE is not a PEM private key" in done.stderr
