@@ -166,7 +166,7 @@ def real_sets() -> dict[str, list[tuple[np.ndarray, float, float | None]]]:
     sets: dict[str, list[tuple[np.ndarray, float, float | None]]] = {}
     for label, names in (
         ("real, development", real_ppg.DEVELOPMENT),
-        ("real, held out", (real_ppg.HELD_OUT,)),
+        ("real, held out", real_ppg.HELD_OUT),
     ):
         rows = []
         for name in names:
