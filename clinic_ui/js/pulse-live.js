@@ -21,12 +21,6 @@ function number(value, digits = 0) {
   return value === null || value === undefined ? '–' : Number(value).toFixed(digits);
 }
 
-function qualityWord(value) {
-  if (value === null || value === undefined) return 'Not known yet';
-  if (value >= 0.7) return 'Good';
-  return value >= 0.45 ? 'Fair' : 'Poor';
-}
-
 function duration(seconds) {
   if (!seconds) return '0 s';
   const m = Math.floor(seconds / 60);
@@ -147,7 +141,7 @@ export function livePanel(streamId) {
     );
     replace(spo2, number(s.last_spo2_pct));
     replace(spo2Range, s.spo2_min_pct ? `(lowest ${number(s.spo2_min_pct)})` : '');
-    setQuality(s.last_quality);
+    setQuality(s.last_quality, s.quality_word);
     replace(totals, `${duration(s.duration_s)} measured, ${s.readings} readings.`);
     level = s.alert_level;
     showFlags(s.alerts, s.alert_level);
@@ -155,9 +149,10 @@ export function livePanel(streamId) {
     setStatus(ended ? 'Measurement ended.' : 'Live: waiting for readings.');
   }
 
-  function setQuality(value) {
+  // The word is the server's (sensors/signal_quality.py), the same the phone shows: no thresholds here.
+  function setQuality(value, word) {
     meter.value = value ?? 0;
-    replace(quality, qualityWord(value));
+    replace(quality, word || 'Not known yet');
   }
 
   function fromBatch(e) {
@@ -169,7 +164,7 @@ export function livePanel(streamId) {
       replace(noPulse, e.no_pulse_reason ? `No heart rate in the last seconds: ${e.no_pulse_reason}.` : '');
     }
     if (e.spo2_pct !== undefined) replace(spo2, number(e.spo2_pct));
-    if (e.quality !== undefined) setQuality(e.quality);
+    if (e.quality_word) setQuality(e.quality, e.quality_word);
     if (e.wave) trace.push(e.wave.samples, e.wave.fs, e.wave.t0_s);
     else if (e.heart_rate_bpm) trace.add(Date.parse(e.at) / 1000, e.heart_rate_bpm);
     const t = e.totals;
