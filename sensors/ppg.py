@@ -357,11 +357,11 @@ def estimate_heart_rate(
     result = screened if isinstance(screened, str) else _analyse(x, fs, screened)
     if isinstance(result, str):
         return _refuse(result)
-    quality = result.quality
+    quality = round(result.quality, 3)  # the reported value decides, so its word always matches
     reason = None if quality >= MIN_QUALITY else "low signal quality"
     return HeartRateEstimate(
         bpm=result.beats.bpm if reason is None else None,
-        quality=round(quality, 3),
+        quality=quality,
         beat_times_s=tuple((result.beats.times_s + result.time_offset_s).tolist()),
         ibi_s=tuple(result.beats.ibi_s.tolist()),
         reason=reason,
