@@ -8,6 +8,7 @@
 import { get } from './api.js';
 import { h, replace } from './dom.js';
 import { announce } from './session.js';
+import { qualityMeter } from './signal-quality.js';
 import { Trace } from './waveform.js';
 
 const FATAL = new Set([4401, 4403, 4404]);
@@ -38,15 +39,7 @@ export function livePanel(streamId) {
   const hrRange = h('span', { class: 'muted' });
   const spo2 = h('strong', { class: 'measure__number' }, '–');
   const spo2Range = h('span', { class: 'muted' });
-  const meter = h('meter', {
-    min: 0,
-    max: 1,
-    low: 0.45,
-    high: 0.7,
-    optimum: 1,
-    value: 0,
-    'aria-label': 'Signal quality',
-  });
+  const meter = h('meter', qualityMeter());
   const quality = h('span', {}, 'Not known yet');
   const noPulse = h('p', { class: 'muted', hidden: true });
   const flags = h('div', { class: 'pulse-live__flags' });

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -31,3 +34,16 @@ def test_the_word_says_whether_a_rate_is_given(noise: float, seed: int) -> None:
 def test_noise_is_poor() -> None:
     noise = np.random.default_rng(1).standard_normal(1500)
     assert quality_word(estimate_heart_rate(noise, 50.0).quality) == "Poor"
+
+
+def test_the_pages_meter_bands_are_the_thresholds() -> None:
+    # Both pages show the server's word; their meter's colour bands must sit on the same values.
+    source = (Path(__file__).parents[2] / "clinic_ui" / "js" / "signal-quality.js").read_text()
+    found = re.search(r"QUALITY_BANDS = \{ low: ([0-9.]+), high: ([0-9.]+) \}", source)
+    assert found is not None
+    assert (float(found[1]), float(found[2])) == (FAIR_QUALITY, GOOD_QUALITY)
+    for page in ("pages/measure.js", "pulse-live.js"):
+        text = (Path(__file__).parents[2] / "clinic_ui" / "js" / page).read_text()
+        assert "qualityMeter()" in text
+        assert "0.45" not in text, page
+        assert "0.7" not in text, page

@@ -10,6 +10,7 @@ import { CameraPpg, FS, guidance } from '../camera-ppg.js';
 import { byId, focusOn, h, replace } from '../dom.js';
 import { ErrorSummary } from '../errors.js';
 import { announce, currentUser, homeFor, showAccount } from '../session.js';
+import { qualityMeter } from '../signal-quality.js';
 import { Trace } from '../waveform.js';
 
 const view = byId('view');
@@ -301,15 +302,7 @@ class Measurement {
     this.heading = h('h2', { id: 'measuring-title' }, 'Measuring');
     this.hr = h('strong', { class: 'measure__number' }, '–');
     this.spo2 = h('strong', { class: 'measure__number' }, '–');
-    this.meter = h('meter', {
-      min: 0,
-      max: 1,
-      low: 0.45,
-      high: 0.7,
-      optimum: 1,
-      value: 0,
-      'aria-label': 'Signal quality',
-    });
+    this.meter = h('meter', qualityMeter());
     this.qualityText = h('span', {}, 'Checking');
     this.guidance = h('p', { class: 'measure__guidance', role: 'status' }, 'Starting…');
     this.network = h('p', { class: 'notice notice--warning', hidden: true });
