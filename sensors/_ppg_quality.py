@@ -80,7 +80,9 @@ def features(
 
 def quality_index(f: Features) -> float:
     """Geometric mean of per-feature scores in 0..1: any one poor aspect pulls quality down."""
-    # Below ~100 bpm a pulse rises much faster than it falls; band-passed noise is symmetric.
+    # Below ~100 bpm a pulse rises much faster than it falls; band-passed noise is symmetric. A
+    # sensor that high-passes its own output makes the pulse symmetric too, so a record that repeats
+    # at the period and its multiples (which noise does not) is not penalised for its shape.
     slow = _ramp(-f.bpm, -110.0, -80.0)
     # Periodicity and harmonic share assume a steady rate; when the rate drifts within the record,
     # near-identical beats at smoothly varying intervals are evidence enough.
@@ -92,6 +94,6 @@ def quality_index(f: Features) -> float:
         _ramp(f.kept, 0.6, 0.95) * _ramp(-f.cv, -0.18, -0.06),
         _ramp(f.clean_fraction, 0.2, 0.6),
         _ramp(-f.agreement, -0.12, -0.02),
-        1.0 - slow * (1.0 - _ramp(0.42 - f.upstroke, 0.0, 0.1)),
+        1.0 - slow * (1.0 - max(_ramp(0.42 - f.upstroke, 0.0, 0.1), _ramp(f.periodicity, 0.35, 0.6))),
     )
     return float(math.prod(parts) ** (1.0 / len(parts)))

@@ -2,7 +2,9 @@
 
 Steps:
 
-1. validate; refuse flat, clipped or too-short records;
+1. validate; refuse flat or too-short records; stretches held at the sensor's limits (clipped),
+   with a second either side, are left out like motion, and a record with too little else is
+   refused as clipped;
 2. block-average rates of 50 Hz and more down to 25-50 Hz; zero-phase Butterworth band-pass
    0.5-4 Hz (``_ppg_dsp``);
 3. mark high-amplitude motion bursts (moving RMS against the quieter part of the record) and
@@ -11,7 +13,8 @@ Steps:
 4. turn a raw light-intensity record (pulse pointing down) upright, judged by the skew of its
    slope;
 5. candidate beat periods: the autocorrelation's (each lag scored by its multiples), the
-   periodogram's strongest cardiac frequency, and half, a third and double the former;
+   periodogram's strongest cardiac frequency, and half, a third and double the former; and the
+   period a candidate's beats show when it disagrees with the one they were picked at;
 6. for each, pick beats at the steepest upslope within a refractory period tied to it
    (``_ppg_beats``), keep the intervals between neighbouring clean beats that agree with the
    local rhythm, count whole beats across gaps, and take the mean rate over the record;
@@ -21,8 +24,11 @@ Steps:
    wave counted as a beat and scores half;
 8. keep the best, unless an acceptable rhythm runs at half or double its rate: then the spectral
    fundamental and the height alternation decide (``_choose``), so neither a harmonic nor a
-   sub-harmonic is reported. Below ``MIN_QUALITY`` the estimate is refused: ``bpm=None`` and a
-   ``reason``.
+   sub-harmonic is reported; a regular train of alike beats at double the rate is weighed even
+   when scored low, so that it refuses the record rather than letting half the rate through.
+   Below ``MIN_QUALITY`` the estimate is refused: ``bpm=None`` and a ``reason``;
+9. when nothing acceptable is found, the record is read the other way up before it is refused
+   (a sensor's own high-pass filter can make the slope test of step 4 misjudge it).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from sensors._ppg_dsp import (
     Spectrum,
     bandpass,
     decimate,
+    dilate,
     dominant_period,
     harmonic_fraction,
     max_lag,
@@ -63,6 +70,7 @@ _ALTERNATION = 0.8
 _SKIPPED_ALTERNATION = 0.4  # beats in between at least this tall: the slower train skipped them
 _FUNDAMENTAL_SHARE = 0.25  # power at the slower rate relative to the faster, for a true fundamental
 _CLIP_FRACTION = 0.08
+_REGULAR_KEPT, _REGULAR_CV, _REGULAR_TEMPLATE = 0.85, 0.1, 0.9  # a faster train that is a rhythm
 _INVERTED_SKEW = -0.25  # slope skewness below this: a light-intensity (upside-down) record
 
 
@@ -99,8 +107,13 @@ def _as_signal(signal: Sequence[float] | NDArray[np.floating] | NDArray[np.integ
     return x
 
 
-def _screen_raw(x: FloatArray, fs: float) -> str | None:
-    """A reason to refuse before any filtering, or None."""
+def _screen_raw(x: FloatArray, fs: float) -> str | BoolArray:
+    """A reason to refuse before any filtering, or the samples held at the sensor's limits.
+
+    A sensor driven to its rail (a finger pressed on or lifted) holds its lowest or highest value
+    for a while; those stretches, with a second either side, are left out like motion, and the
+    record is refused only when too little unclipped signal remains.
+    """
     if len(x) < MIN_DURATION_S * fs:
         return f"too short: {len(x) / fs:.1f} s, need at least {MIN_DURATION_S:g} s"
     lo, hi = float(x.min()), float(x.max())
@@ -108,10 +121,18 @@ def _screen_raw(x: FloatArray, fs: float) -> str | None:
     if span == 0 or span <= 1e-9 * max(abs(hi), abs(lo)):
         return "flat signal: no pulsation (no finger on the sensor?)"
     tol = 1e-3 * span
-    railed = np.count_nonzero(x >= hi - tol) + np.count_nonzero(x <= lo + tol)
-    if railed > _CLIP_FRACTION * len(x):
+    railed = (x >= hi - tol) | (x <= lo + tol)
+    if np.count_nonzero(railed) <= _CLIP_FRACTION * len(x):
+        return np.zeros(len(x), dtype=bool)
+    clipped = dilate(railed, int(fs))
+    if len(x) - np.count_nonzero(clipped) < _needed_s(len(x) / fs) * fs:
         return "clipped or saturated signal"
-    return None
+    return clipped
+
+
+def _needed_s(duration_s: float) -> float:
+    """Clean signal needed to answer: 20 s, or a third of a record shorter than 60 s."""
+    return min(_MIN_CLEAN_S, _MIN_CLEAN_SHARE * duration_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +218,21 @@ def _periods(spec: Spectrum, fs: float, period: float) -> list[float]:
     third and double of the autocorrelation period, inside the physiological range."""
     lo_bin, hi_bin = (max(1, round(f / 60.0 * spec.n / fs)) for f in (MIN_BPM + 10.0, MAX_BPM))
     peak = lo_bin + int(np.argmax(spec.power[lo_bin : hi_bin + 1]))
-    options = [period, spec.n / (peak * fs), period / 2, period / 3, period * 2]
+    return _distinct([period, spec.n / (peak * fs), period / 2, period / 3, period * 2], [])
+
+
+def _distinct(options: list[float], tried: list[float]) -> list[float]:
+    """The periods in the physiological range more than 10 % away from each other and from
+    ``tried`` (which gains them)."""
     out: list[float] = []
     for p in options:
-        if 60.0 / MAX_BPM <= p <= 60.0 / MIN_BPM and all(abs(p / q - 1) > 0.1 for q in out):
+        if 60.0 / MAX_BPM <= p <= 60.0 / MIN_BPM and all(abs(p / q - 1) > 0.1 for q in (*tried, *out)):
             out.append(p)
+    tried.extend(out)
     return out
 
 
-def _analyse(x: FloatArray, fs: float) -> _Analysis | str:
+def _analyse(x: FloatArray, fs: float, clipped: BoolArray) -> _Analysis | str:
     """Filter, mask motion, find the period and the beats; or the reason there is nothing to find.
 
     Several candidate periods (autocorrelation, periodogram, and sub- and super-harmonics) are
@@ -216,27 +243,60 @@ def _analyse(x: FloatArray, fs: float) -> _Analysis | str:
     x, work_fs, t0 = decimate(x, fs)
     y = bandpass(x, work_fs)
     valid = ~motion_mask(y, work_fs)
+    if clipped.any():
+        q = len(clipped) // len(y)
+        valid &= ~clipped[: q * len(y)].reshape(len(y), q).any(axis=1)
     inverted = slope_skewness(y, valid) < _INVERTED_SKEW
     if inverted:
         y = -y
     clean_fraction = np.count_nonzero(valid) / len(valid)
-    needed = min(_MIN_CLEAN_S, _MIN_CLEAN_SHARE * len(y) / work_fs)
+    needed = _needed_s(len(y) / work_fs)
     if clean_fraction * len(y) < needed * work_fs:
         clean_s = clean_fraction * len(y) / work_fs
         return f"too much motion: {clean_s:.1f} s of clean signal, need {needed:.0f} s"
-    spec = spectrum(y, valid, max_lag(work_fs))
-    period, _ = dominant_period(spec, work_fs)
     used = _segments(valid, work_fs, t0)
-    ctx = _Context(spec, 60.0 / period, float(clean_fraction), t0, inverted, used)
+    record = _Record(work_fs, float(clean_fraction), t0, used)
+    found = _rhythms(y, valid, record, inverted=inverted)
+    if isinstance(found, _Analysis) and found.quality >= MIN_QUALITY:
+        return found
+    # Nothing acceptable: some sensors' own filters leave a pulse whose slope misleads the
+    # upright test; read the record the other way up before refusing it.
+    flipped = _rhythms(-y, valid, record, inverted=not inverted)
+    if isinstance(flipped, _Analysis) and (isinstance(found, str) or flipped.quality > found.quality):
+        return flipped
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    fs: float  # the working rate
+    clean_fraction: float
+    t0: float
+    used_s: tuple[tuple[float, float], ...]
+
+
+def _rhythms(y: FloatArray, valid: BoolArray, record: _Record, *, inverted: bool) -> _Analysis | str:
+    """The best rhythm among the candidate periods of ``y`` held this way up (``_choose``)."""
+    fs = record.fs
+    spec = spectrum(y, valid, max_lag(fs))
+    period, _ = dominant_period(spec, fs)
+    ctx = _Context(spec, 60.0 / period, record.clean_fraction, record.t0, inverted, record.used_s)
     found: list[_Analysis] = []
     reason = "no regular pulse found"
-    for candidate in _periods(spec, work_fs, period):
-        result = _candidate(y, valid, work_fs, candidate, ctx)
+    tried = _periods(spec, fs, period)
+    for candidate in tried:
+        result = _candidate(y, valid, fs, candidate, ctx)
         if isinstance(result, str):
             reason = result
         else:
             found.append(result)
-    return _choose(found, y, spec, work_fs) if found else reason
+    # Beats whose rate disagrees with the period they were picked at: pick again at their own
+    # period (its refractory period and measures then fit the rhythm the beats show).
+    for own in _distinct([60.0 / a.beats.bpm for a in found if a.features.agreement > 0.1], tried):
+        result = _candidate(y, valid, fs, own, ctx)
+        if not isinstance(result, str):
+            found.append(result)
+    return _choose(found, y, spec, fs) if found else reason
 
 
 def _band_power(spec: Spectrum, fs: float, bpm: float) -> float:
@@ -247,6 +307,11 @@ def _band_power(spec: Spectrum, fs: float, bpm: float) -> float:
     return float(spec.power[lo : hi + 1].sum())
 
 
+def _regular(f: Features) -> bool:
+    """Nearly every interval kept, steady, and the beats alike: a train that is a rhythm."""
+    return f.kept >= _REGULAR_KEPT and f.cv <= _REGULAR_CV and f.template >= _REGULAR_TEMPLATE
+
+
 def _choose(found: list[_Analysis], y: FloatArray, spec: Spectrum, fs: float) -> _Analysis:
     """The best-quality rhythm, unless another acceptable rhythm runs at half or double its rate.
 
@@ -254,12 +319,17 @@ def _choose(found: list[_Analysis], y: FloatArray, spec: Spectrum, fs: float) ->
     the faster train alternate tall-short and usually lands above 140 bpm (the slower one is the
     heart's); a train that skipped every other beat leaves beats of the same height in between
     (the faster one is the heart's). With no power at the slower rate in the spectrum, the slower
-    rate cannot be a fundamental.
+    rate cannot be a fundamental. A regular train of alike beats at double the rate is weighed
+    even when one of its measures scored it low (a sensor's own filters can make a pulse rise as
+    slowly as it falls): if it wins, its low quality refuses the record rather than reporting half
+    the rate.
     """
     best = max(found, key=lambda a: a.quality)
     for other in found:
         ratio = other.beats.bpm / best.beats.bpm
-        if other.quality < MIN_QUALITY or not (1.8 <= ratio <= 2.2 or 1 / 2.2 <= ratio <= 1 / 1.8):
+        if not (1.8 <= ratio <= 2.2 or 1 / 2.2 <= ratio <= 1 / 1.8):
+            continue
+        if other.quality < MIN_QUALITY and not (ratio > 1 and _regular(other.features)):
             continue
         slow, fast = (best, other) if ratio > 1 else (other, best)
         share = _band_power(spec, fs, slow.beats.bpm) / max(_band_power(spec, fs, fast.beats.bpm), 1e-300)
@@ -283,15 +353,15 @@ def estimate_heart_rate(
     """
     x = _as_signal(signal, fs)
     fs = float(fs)
-    problem = _screen_raw(x, fs)
-    result = problem or _analyse(x, fs)
+    screened = _screen_raw(x, fs)
+    result = screened if isinstance(screened, str) else _analyse(x, fs, screened)
     if isinstance(result, str):
         return _refuse(result)
-    quality = result.quality
+    quality = round(result.quality, 3)  # the reported value decides, so its word always matches
     reason = None if quality >= MIN_QUALITY else "low signal quality"
     return HeartRateEstimate(
         bpm=result.beats.bpm if reason is None else None,
-        quality=round(quality, 3),
+        quality=quality,
         beat_times_s=tuple((result.beats.times_s + result.time_offset_s).tolist()),
         ibi_s=tuple(result.beats.ibi_s.tolist()),
         reason=reason,

@@ -74,7 +74,7 @@ class Point:
 @dataclass(frozen=True, slots=True)
 class PpgResult:
     point: Point | None  # None: no reliable pulse in the window
-    quality: float
+    quality: float | None  # None while the window is still filling
     reason: str | None
 
 
@@ -197,7 +197,7 @@ def heart_rate_from_ppg(current: PpgRunRow, earlier: Sequence[PpgRunRow]) -> Ppg
     """Heart rate at the end of the current run, from the window behind it."""
     window = ppg_window(current, earlier)
     if len(window) < MIN_WINDOW_S * current.fs:
-        return PpgResult(None, 0.0, f"collecting: {len(window) / current.fs:.0f} s of {MIN_WINDOW_S:.0f} s")
+        return PpgResult(None, None, f"collecting: {len(window) / current.fs:.0f} s of {MIN_WINDOW_S:.0f} s")
     estimate = ppg.estimate_heart_rate(window, current.fs)
     if estimate.bpm is None or not HR_RANGE[0] <= estimate.bpm <= HR_RANGE[1]:
         return PpgResult(None, estimate.quality, estimate.reason or "no reliable pulse")

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerialize
 
 from backend.core.listing import Page
 from sensors.protocol import DeviceInfo, DeviceKind
+from sensors.signal_quality import QualityWord
 
 Measure = Literal["heart_rate", "spo2"]
 Level = Literal["low", "medium", "high"]
@@ -122,7 +123,12 @@ class StreamSummary(BaseModel):
     last_at: AwareDatetime | None
     last_heart_rate_bpm: float | None
     last_spo2_pct: float | None
-    last_quality: float | None
+    last_quality: float | None = Field(
+        description="signal quality 0..1 of the latest estimate (for PPG also one that gave no rate)"
+    )
+    quality_word: QualityWord = Field(
+        description="the word for last_quality, the same as the phone shows (sensors.signal_quality)"
+    )
     last_received_at: AwareDatetime | None
     clock_skew_s: float | None = Field(
         description="server receipt time minus the phone's sent_at, last batch"
@@ -165,7 +171,10 @@ class BatchReceipt(BaseModel):
     values_absent: int
     heart_rate_bpm: float | None = Field(description="the latest heart rate stored from this batch")
     spo2_pct: float | None
-    quality: float | None
+    quality: float | None = Field(description="signal quality 0..1 of this batch's latest estimate")
+    quality_word: QualityWord | None = Field(
+        default=None, description="the word for quality, as the clinician sees it (sensors.signal_quality)"
+    )
     no_pulse_reason: str | None = Field(description="for PPG: why no heart rate was reported")
     clock_skew_s: float
 
@@ -205,6 +214,7 @@ class LiveEvent(BaseModel):
     heart_rate_bpm: float | None = None
     spo2_pct: float | None = None
     quality: float | None = None
+    quality_word: QualityWord | None = None
     no_pulse_reason: str | None = None
     alert_level: Level | None = None
     wave: Waveform | None = None
@@ -371,6 +381,7 @@ EXAMPLE_STREAM_SUMMARY: dict[str, Any] = {
     "last_heart_rate_bpm": 71.0,
     "last_spo2_pct": None,
     "last_quality": 0.98,
+    "quality_word": "Good",
     "last_received_at": "2026-11-20T10:05:06Z",
     "clock_skew_s": 0.4,
     "max_abs_clock_skew_s": 0.9,

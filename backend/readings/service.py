@@ -48,6 +48,7 @@ from backend.readings.schemas import (
     StreamSummary,
 )
 from backend.readings.statement import STATEMENT, STATEMENT_SHA256
+from sensors.signal_quality import quality_word
 
 DEVICE_TOKEN_PREFIX = "ohd_"  # noqa: S105 - a prefix telling device tokens from session tokens
 MAX_READINGS = 20_000
@@ -145,6 +146,7 @@ def summarise(row: StreamRow, alert_rows: Sequence[AlertRow], min_readings: int)
         spo2_mean_pct=_mean(row.spo2_sum, row.spo2_count),
         spo2_min_pct=row.spo2_min,
         quality=_mean(row.quality_sum, row.quality_count),
+        quality_word=quality_word(row.last_quality),
         duration_s=duration,
         alert_level=alerts.stream_level(flags),
         alerts=flags,

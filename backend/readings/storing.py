@@ -28,6 +28,7 @@ from backend.readings.schemas import (
     Waveform,
 )
 from sensors.protocol import ReadingBatch
+from sensors.signal_quality import quality_word
 
 
 @dataclass
@@ -75,11 +76,18 @@ def _latest(points: Sequence[Point], attr: str) -> float | None:
     return None
 
 
+def current_quality(p: Plan) -> float | None:
+    """The signal quality this batch tells about: its heart-rate estimate's for PPG (also one that
+    gave no rate), else its latest reading's; None when it tells nothing (no estimate was due).
+    The phone shows it and the stream keeps it as ``last_quality`` for the clinician, each as the
+    word of ``sensors.signal_quality``."""
+    if p.batch.ppg is not None:
+        return p.ppg_quality
+    return _latest(p.points, "quality")
+
+
 def receipt_for(p: Plan) -> BatchReceipt:
-    qualities = [pt.quality for pt in p.points if pt.quality is not None]
-    quality = p.ppg_quality
-    if p.batch.ppg is None:
-        quality = round(sum(qualities) / len(qualities), 3) if qualities else None
+    quality = current_quality(p)
     return BatchReceipt.model_construct(  # every field is given, from typed values
         stream_id=p.batch.stream_id,
         seq=p.batch.seq,
@@ -90,6 +98,7 @@ def receipt_for(p: Plan) -> BatchReceipt:
         heart_rate_bpm=_latest(p.points, "heart_rate_bpm"),
         spo2_pct=_latest(p.points, "spo2_pct"),
         quality=quality,
+        quality_word=quality_word(quality) if quality is not None else None,
         no_pulse_reason=p.no_pulse_reason,
         clock_skew_s=p.clock_skew_s,
     )
@@ -180,6 +189,13 @@ def _greatest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
+def _last_quality(stream: StreamRow, p: Plan) -> float | None:
+    """This batch's quality when it tells one and is the stream's latest batch, else the kept one."""
+    quality = current_quality(p)
+    latest = stream.max_seq is None or p.batch.seq >= stream.max_seq
+    return quality if quality is not None and latest else stream.last_quality
+
+
 def next_summary(stream: StreamRow, p: Plan, alert_level: Level | None) -> SummaryUpdate:
     """The stream's summary once this batch is added to the stream as read."""
     pts = p.points
@@ -211,7 +227,7 @@ def next_summary(stream: StreamRow, p: Plan, alert_level: Level | None) -> Summa
         last_at=last_at if newest is not None else stream.last_at,
         last_heart_rate_bpm=newest.heart_rate_bpm if newest is not None else stream.last_heart_rate_bpm,
         last_spo2_pct=newest.spo2_pct if newest is not None else stream.last_spo2_pct,
-        last_quality=newest.quality if newest is not None else stream.last_quality,
+        last_quality=_last_quality(stream, p),
         last_received_at=p.received_at,
         clock_skew_s=skew,
         max_abs_clock_skew_s=max(stream.max_abs_clock_skew_s or 0.0, abs(skew)),
@@ -240,6 +256,7 @@ def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> dict[str, A
         heart_rate_bpm=receipt.heart_rate_bpm,
         spo2_pct=receipt.spo2_pct,
         quality=receipt.quality,
+        quality_word=receipt.quality_word,
         no_pulse_reason=receipt.no_pulse_reason,
         wave=wave,
         totals=LiveTotals.model_construct(

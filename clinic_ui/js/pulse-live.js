@@ -8,6 +8,7 @@
 import { get } from './api.js';
 import { h, replace } from './dom.js';
 import { announce } from './session.js';
+import { qualityMeter } from './signal-quality.js';
 import { Trace } from './waveform.js';
 
 const FATAL = new Set([4401, 4403, 4404]);
@@ -19,12 +20,6 @@ const UNIT = { heart_rate: 'beats per minute', spo2: '%' };
 
 function number(value, digits = 0) {
   return value === null || value === undefined ? '–' : Number(value).toFixed(digits);
-}
-
-function qualityWord(value) {
-  if (value === null || value === undefined) return 'Not known yet';
-  if (value >= 0.7) return 'Good';
-  return value >= 0.45 ? 'Fair' : 'Poor';
 }
 
 function duration(seconds) {
@@ -44,15 +39,7 @@ export function livePanel(streamId) {
   const hrRange = h('span', { class: 'muted' });
   const spo2 = h('strong', { class: 'measure__number' }, '–');
   const spo2Range = h('span', { class: 'muted' });
-  const meter = h('meter', {
-    min: 0,
-    max: 1,
-    low: 0.45,
-    high: 0.7,
-    optimum: 1,
-    value: 0,
-    'aria-label': 'Signal quality',
-  });
+  const meter = h('meter', qualityMeter());
   const quality = h('span', {}, 'Not known yet');
   const noPulse = h('p', { class: 'muted', hidden: true });
   const flags = h('div', { class: 'pulse-live__flags' });
@@ -147,7 +134,7 @@ export function livePanel(streamId) {
     );
     replace(spo2, number(s.last_spo2_pct));
     replace(spo2Range, s.spo2_min_pct ? `(lowest ${number(s.spo2_min_pct)})` : '');
-    setQuality(s.last_quality);
+    setQuality(s.last_quality, s.quality_word);
     replace(totals, `${duration(s.duration_s)} measured, ${s.readings} readings.`);
     level = s.alert_level;
     showFlags(s.alerts, s.alert_level);
@@ -155,9 +142,10 @@ export function livePanel(streamId) {
     setStatus(ended ? 'Measurement ended.' : 'Live: waiting for readings.');
   }
 
-  function setQuality(value) {
+  // The word is the server's (sensors/signal_quality.py), the same the phone shows: no thresholds here.
+  function setQuality(value, word) {
     meter.value = value ?? 0;
-    replace(quality, qualityWord(value));
+    replace(quality, word || 'Not known yet');
   }
 
   function fromBatch(e) {
@@ -169,7 +157,7 @@ export function livePanel(streamId) {
       replace(noPulse, e.no_pulse_reason ? `No heart rate in the last seconds: ${e.no_pulse_reason}.` : '');
     }
     if (e.spo2_pct !== undefined) replace(spo2, number(e.spo2_pct));
-    if (e.quality !== undefined) setQuality(e.quality);
+    if (e.quality_word) setQuality(e.quality, e.quality_word);
     if (e.wave) trace.push(e.wave.samples, e.wave.fs, e.wave.t0_s);
     else if (e.heart_rate_bpm) trace.add(Date.parse(e.at) / 1000, e.heart_rate_bpm);
     const t = e.totals;

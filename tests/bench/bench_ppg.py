@@ -3,8 +3,11 @@
 Four sets, the same for every method:
 
 - **real, development**: 20-s windows of the recordings in ``tests/sensors/real_ppg.py`` (a
-  smartwatch at 20 Hz, a fingertip pulse sensor at 100 Hz and at ~64 Hz with integer samples);
-- **real, held out**: 20-s windows of a fingertip recording at ~117 Hz never used while developing;
+  smartwatch at 20 Hz, a fingertip pulse sensor at 100 Hz and at ~64 Hz with integer samples, a
+  BVP finger clip and a BITalino BVP sensor with motion at 250 Hz, a blood volume pulse at 256 Hz);
+- **real, held out**: 20-s windows of a fingertip pulse sensor at ~117 Hz (its failures were looked
+  at only to find the kind of error) and of a PLUX finger SpO2 sensor at 250 Hz (never run while
+  developing);
 - **NeuroKit2 heavy motion**: ``nk.ppg_simulate`` (60 s, motion noise, two of its artefact bursts)
   plus two 4-s in-band motion bursts four times the signal's spread, 45-165 bpm, at 100 Hz and at
   64.3 Hz; the truth is the simulator's heart rate;
@@ -166,7 +169,7 @@ def real_sets() -> dict[str, list[tuple[np.ndarray, float, float | None]]]:
     sets: dict[str, list[tuple[np.ndarray, float, float | None]]] = {}
     for label, names in (
         ("real, development", real_ppg.DEVELOPMENT),
-        ("real, held out", (real_ppg.HELD_OUT,)),
+        ("real, held out", real_ppg.HELD_OUT),
     ):
         rows = []
         for name in names:

@@ -7,8 +7,17 @@
   read from the installed package at run time and never copied here): a fingertip pulse sensor on
   an Arduino, integer ADC counts, at 100 Hz, about 117 Hz and about 62 Hz (from their timestamps).
 
-``finger117`` is held out: never looked at while developing the estimator, reported separately.
-Each recording is put on a uniform grid at its mean sampling rate (the timestamped files jitter).
+- ``plux_finger``, ``bitalino_motion``, ``nova``, ``plux_spo2``: recordings shipped in the
+  ``biosignalsnotebooks`` package (MIT), committed under ``data/`` at 250 Hz (every fourth sample of
+  the 1000 Hz originals; ``nova`` as shipped, 256 Hz): a biosignalsplux BVP finger clip at rest
+  (16-bit integers), a BITalino BVP sensor with motion artefacts (10-bit integers), a blood volume
+  pulse at 256 Hz, and a PLUX finger SpO2 sensor (one of its two light channels, 16-bit integers).
+  These are short (27-91 s), so their 20-s windows start every 10 s.
+
+Held out (``HELD_OUT``), reported separately: ``finger117``, whose failures were looked at only to
+find the kind of error (see ``tests/bench/RESULTS.md``), and ``plux_spo2``, never run while the
+estimator was being changed. Each recording is put on a uniform grid at its mean sampling rate (the
+timestamped files jitter).
 """
 
 from __future__ import annotations
@@ -21,8 +30,15 @@ import numpy as np
 from scipy import signal as sps
 
 WINDOW_S = 20.0
-HELD_OUT = "finger117"
-_WRIST = Path(__file__).parent / "data" / "wrist_ppg_20hz.csv"
+HELD_OUT = ("finger117", "plux_spo2")
+_DATA = Path(__file__).parent / "data"
+_WRIST = _DATA / "wrist_ppg_20hz.csv"
+_PLUX = {  # name: (file, column, sensor, sampling rate)
+    "plux_finger": ("plux_bvp_finger_250hz.csv", 0, "biosignalsplux BVP finger clip", 250.0),
+    "bitalino_motion": ("bitalino_bvp_motion_250hz.csv", 0, "BITalino BVP sensor, motion", 250.0),
+    "nova": ("nova_bvp_256hz.csv", 0, "blood volume pulse sensor", 256.0),
+    "plux_spo2": ("plux_spo2_finger_250hz.csv", 0, "PLUX finger SpO2 sensor", 250.0),
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,14 @@ class Recording:
     sensor: str
     signal: np.ndarray
     fs: float
+    hop_s: float = WINDOW_S  # windows start this many seconds apart
+
+
+def _plux(name: str) -> Recording:
+    file, column, sensor, fs = _PLUX[name]
+    x = np.loadtxt(_DATA / file, delimiter=",", skiprows=1, ndmin=2)[:, column]
+    started = int(np.argmax(x != 0))  # the device's start-up zeros, if any
+    return Recording(name, sensor, x[started:], fs, hop_s=10.0)
 
 
 def _uniform(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -54,6 +78,8 @@ def load(name: str) -> Recording:
         keep = np.concatenate(([True], np.diff(t) > 0))
         grid = np.arange(0.0, t[keep][-1], 1.0 / 20.0)
         return Recording(name, "smartwatch (wrist)", np.interp(grid, t[keep], table["ppg"][keep]), 20.0)
+    if name in _PLUX:
+        return _plux(name)
     folder = _heartpy_dir()
     if name == "finger100":
         return Recording(name, "fingertip pulse sensor", np.loadtxt(folder / "data.csv"), 100.0)
@@ -70,12 +96,12 @@ def load(name: str) -> Recording:
     raise KeyError(name)
 
 
-DEVELOPMENT = ("wrist", "finger100", "finger62")
+DEVELOPMENT = ("wrist", "finger100", "finger62", "plux_finger", "bitalino_motion", "nova")
 
 
 def windows(recording: Recording, seconds: float = WINDOW_S) -> list[np.ndarray]:
-    step = int(seconds * recording.fs)
-    return [recording.signal[i : i + step] for i in range(0, len(recording.signal) - step + 1, step)]
+    size, hop = int(seconds * recording.fs), int(recording.hop_s * recording.fs)
+    return [recording.signal[i : i + size] for i in range(0, len(recording.signal) - size + 1, hop)]
 
 
 def peak_interval_bpm(x: np.ndarray, fs: float) -> float | None:

@@ -10,6 +10,7 @@ import { CameraPpg, FS, guidance } from '../camera-ppg.js';
 import { byId, focusOn, h, replace } from '../dom.js';
 import { ErrorSummary } from '../errors.js';
 import { announce, currentUser, homeFor, showAccount } from '../session.js';
+import { qualityMeter } from '../signal-quality.js';
 import { Trace } from '../waveform.js';
 
 const view = byId('view');
@@ -245,12 +246,6 @@ function explain(error) {
 
 // -- measuring --------------------------------------------------------------------------------
 
-const QUALITY = [
-  [0.7, 'Good'],
-  [0.45, 'Fair'],
-  [0, 'Poor'],
-];
-
 class Measurement {
   static async create(device) {
     const created = await post('/api/v1/readings/streams', { device, appointment_id: appointment });
@@ -307,15 +302,7 @@ class Measurement {
     this.heading = h('h2', { id: 'measuring-title' }, 'Measuring');
     this.hr = h('strong', { class: 'measure__number' }, '–');
     this.spo2 = h('strong', { class: 'measure__number' }, '–');
-    this.meter = h('meter', {
-      min: 0,
-      max: 1,
-      low: 0.45,
-      high: 0.7,
-      optimum: 1,
-      value: 0,
-      'aria-label': 'Signal quality',
-    });
+    this.meter = h('meter', qualityMeter());
     this.qualityText = h('span', {}, 'Checking');
     this.guidance = h('p', { class: 'measure__guidance', role: 'status' }, 'Starting…');
     this.network = h('p', { class: 'notice notice--warning', hidden: true });
@@ -407,7 +394,6 @@ class Measurement {
     const run = this.camera.take();
     const advice = guidance(this.camera.recent());
     this.say(advice.text);
-    if (!advice.ok) this.quality(0);
     if (!run) return Promise.resolve();
     this.trace.push(run.samples, run.fs, run.t_offset_s);
     return this.batch({ sample_rate_hz: FS, ppg: run });
@@ -429,21 +415,23 @@ class Measurement {
         ? 'Put the sensor on properly: it is not touching your skin.'
         : 'Good. Keep still.',
     );
-    this.quality(reading.contact === false || reading.bpm === null ? 0 : 1);
   }
 
-  quality(value) {
+  quality(value, word) {
     this.meter.value = value;
-    replace(this.qualityText, (QUALITY.find(([floor]) => value >= floor) || QUALITY.at(-1))[1]);
+    replace(this.qualityText, word);
   }
 
   delivered(receipt) {
     if (!this.network.hidden) this.connection('online');
-    if (this.device.kind !== 'camera' || receipt.stream_id !== this.streamId) return;
+    if (receipt.stream_id !== this.streamId) return;
+    // The signal-quality word is the server's (sensors/signal_quality.py): the clinician's panel
+    // shows the same word for the same stream. This page has no thresholds of its own.
+    if (receipt.quality_word) this.quality(receipt.quality, receipt.quality_word);
+    if (this.device.kind !== 'camera') return;
     // The server estimates the heart rate every 2 seconds of signal; other receipts say nothing about it.
     if (!receipt.heart_rate_bpm && !receipt.no_pulse_reason) return;
     replace(this.hr, receipt.heart_rate_bpm ? String(Math.round(receipt.heart_rate_bpm)) : '–');
-    if (receipt.quality !== null && receipt.quality !== undefined) this.quality(receipt.quality);
     if (!receipt.heart_rate_bpm && receipt.no_pulse_reason?.startsWith('collecting')) {
       replace(this.qualityText, 'Checking – a heart rate appears after about 6 seconds');
     }
