@@ -1,4 +1,4 @@
-"""requirements/audit.py: a known vulnerability fails CI; an unreachable service warns, never passes as clean."""
+"""requirements/audit.py: a known vulnerability fails CI; an unreachable service warns, not a pass."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def audit() -> ModuleType:
     spec = importlib.util.spec_from_file_location("ohconnect_audit", ROOT / "requirements" / "audit.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -50,14 +51,14 @@ def test_an_unreachable_service_is_retried_then_warns_and_strict_fails(
     monkeypatch.setenv("no_proxy", "")
     lock = tmp_path / "tiny.lock"
     lock.write_text(
-        "idna==3.10 \\\n"
-        "    --hash=sha256:946d195a0d259cbba61165e88e65941f16e9b36ea6ddb97f00452bae8b1287d3\n"
+        "idna==3.10 \\\n    --hash=sha256:946d195a0d259cbba61165e88e65941f16e9b36ea6ddb97f00452bae8b1287d3\n"
     )
     monkeypatch.setattr(audit.time, "sleep", lambda _s: None)
     outcome, notes = audit.audit(lock)
     print(notes)
     assert [n.split(":")[0] for n in notes] == ["pypi (try 1)", "pypi (try 2)", "osv (try 1)", "osv (try 2)"]
-    assert outcome.audited == 0 and not outcome.vulnerable
+    assert outcome.audited == 0
+    assert not outcome.vulnerable
 
     monkeypatch.setattr(audit, "audit", lambda _lock: (outcome, notes))
     assert audit.main(["--lock", str(lock)]) == 0

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def load_lock_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("ohconnect_lock", ROOT / "requirements" / "lock.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -58,7 +59,9 @@ def test_a_dependency_added_to_pyproject_makes_the_locks_stale(
 ) -> None:
     changed = tmp_path / "pyproject.toml"
     text = (ROOT / "pyproject.toml").read_text("utf-8")
-    changed.write_text(text.replace('dependencies = [\n', 'dependencies = [\n    "left-pad-example>=1",\n', 1))
+    changed.write_text(
+        text.replace("dependencies = [\n", 'dependencies = [\n    "left-pad-example>=1",\n', 1)
+    )
     monkeypatch.setattr(lock, "PYPROJECT", changed)
     found = lock.check()
     print("\n".join(found))
