@@ -1,6 +1,6 @@
 """Hash-pinned lock files generated from pyproject.toml: ``runtime.lock`` and ``dev.lock``.
 
-    python requirements/lock.py            regenerate both (needs uv: ``pip install uv``)
+    python requirements/lock.py            regenerate both (with uv, a dev dependency; reaches PyPI)
     python requirements/lock.py --check    offline: both locks are current with pyproject.toml
 
 Target: CPython 3.11 on x86_64 Linux with glibc 2.36 (Debian bookworm: CI and the container
