@@ -9,7 +9,8 @@ sends what was left first. Failed sends are retried in order with exponential ba
 jitter; a repeat is harmless because the server is idempotent on (stream_id, seq).
 
 Status handling: 200/201 acknowledged; 408, 425, 429, 5xx and network errors retried; any other
-answer is permanent (the batch is moved to ``rejected/`` in the buffer and reported).
+answer is permanent (the batch is moved to ``rejected/`` in the buffer and reported). Starting the
+stream (consent, then the stream) and closing it are retried the same way.
 """
 
 from __future__ import annotations
@@ -186,18 +187,57 @@ async def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     return cast(dict[str, Any], response.json())
 
 
-async def start_stream(http: httpx.AsyncClient, token: str, device: DeviceKind) -> tuple[UUID, str]:
-    """Agree to the statement the server shows, then start a stream: (stream id, device token)."""
+async def _call(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str],
+    backoff: Backoff,
+    sleep: Sleep,
+    attempts: int = 8,
+) -> httpx.Response:
+    """One request, retried like a batch on network errors and retryable answers (5xx, 429...)."""
+    for attempt in range(attempts):
+        try:
+            response = await http.request(method, url, json=body, headers=headers)
+        except httpx.TransportError:
+            if attempt == attempts - 1:
+                raise
+        else:
+            if response.status_code not in RETRYABLE or attempt == attempts - 1:
+                return response
+        await sleep(backoff.delay(attempt))
+    raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
+
+
+async def start_stream(
+    http: httpx.AsyncClient,
+    token: str,
+    device: DeviceKind,
+    *,
+    backoff: Backoff | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> tuple[UUID, str]:
+    """Agree to the statement the server shows, then start a stream: (stream id, device token).
+
+    Each step is retried through a server or network outage. A start whose reply was lost is
+    sent again, which leaves the first stream open and empty (the server has no way to match
+    them); every batch goes to the stream whose token the phone holds."""
     auth = {"Authorization": f"Bearer {token}"}
-    status = await _json(await http.get("/api/v1/readings/consent", headers=auth), "reading the consent")
+    retry: dict[str, Any] = {"headers": auth, "backoff": backoff or Backoff(), "sleep": sleep}
+    status = await _json(await _call(http, "GET", "/api/v1/readings/consent", **retry), "reading the consent")
     if status.get("consent") is None:
         agree = {"statement_version": status["statement"]["version"], "agree": True}
-        await _json(await http.post("/api/v1/readings/consent", json=agree, headers=auth), "consent")
+        await _json(await _call(http, "POST", "/api/v1/readings/consent", body=agree, **retry), "consent")
     created = await _json(
-        await http.post(
+        await _call(
+            http,
+            "POST",
             "/api/v1/readings/streams",
-            json={"device": {"kind": device, "model": _MODELS[device]}},
-            headers=auth,
+            body={"device": {"kind": device, "model": _MODELS[device]}},
+            **retry,
         ),
         "starting the stream",
     )
@@ -243,7 +283,9 @@ async def run(
             backoff=Backoff(rng=rng),
         )
         await _resend_leftovers(sender, buffer)
-        stream_id, device_token = await start_stream(http, options.token, options.device)
+        stream_id, device_token = await start_stream(
+            http, options.token, options.device, backoff=sender.backoff, sleep=sleep
+        )
         report.stream_id = stream_id
         now = datetime.now(UTC)
         started = now if options.realtime else now - timedelta(seconds=options.seconds + 1)
@@ -261,9 +303,13 @@ async def run(
             buffer.put(batch, device_token)
             await sender.send(batch, device_token)
         if options.close:
-            await http.post(
+            await _call(
+                http,
+                "POST",
                 f"/api/v1/readings/streams/{stream_id}/close",
                 headers={"Authorization": f"Bearer {device_token}"},
+                backoff=sender.backoff,
+                sleep=sleep,
             )
     report.pending = buffer.count()
     return report

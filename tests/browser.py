@@ -1,16 +1,26 @@
-"""Debian's Chromium, headless, for the browser tests (test tools may not download browsers here)."""
+"""Headless Chromium for the browser tests, found wherever it is installed.
+
+Where from, in order: ``OHCONNECT_CHROMIUM`` (a path to the executable); ``chromium``,
+``chromium-browser``, ``google-chrome`` or ``google-chrome-stable`` on ``PATH`` (Debian's and
+most distributions' packages, Chrome on macOS via a PATH link); Playwright's own Chromium, when
+it was installed with ``python -m playwright install chromium``. With none, a browser test fails
+naming that one command.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Playwright, async_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-INSTALLED = Path(CHROMIUM).exists()
+ENV = "OHCONNECT_CHROMIUM"
+NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL = "python -m playwright install chromium"
 ARGS = (
     "--no-sandbox",
     "--disable-gpu",
@@ -22,14 +32,48 @@ ARGS = (
 )
 
 
+class ChromiumMissing(Exception):
+    pass
+
+
+def system_chromium() -> str | None:
+    """OHCONNECT_CHROMIUM, else the first browser on PATH; None when neither is there."""
+    configured = os.environ.get(ENV)
+    if configured:
+        path = Path(configured).expanduser()
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ChromiumMissing(f"{ENV}={configured} is not an executable file")
+        return str(path)
+    for name in NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def find_chromium(playwright: Playwright) -> str | None:
+    """The executable to launch; None means Playwright's own (installed) Chromium."""
+    found = system_chromium()
+    if found is not None:
+        return found
+    if Path(playwright.chromium.executable_path).exists():
+        return None
+    raise ChromiumMissing(
+        f"no Chromium found ({ENV} unset; none of {', '.join(NAMES)} on PATH; Playwright's own "
+        f"browser not installed). Install it with: {INSTALL}"
+    )
+
+
 @asynccontextmanager
 async def chromium(*, prompt_free: bool = True, extra: Sequence[str] = ()) -> AsyncIterator[Browser]:
     """A fresh browser with fake camera and microphone; ``prompt_free`` grants media without asking."""
-    if not INSTALLED:
-        pytest.fail("Chromium is not installed: apt-get install -y chromium")
     args = [*ARGS, *extra, *(["--use-fake-ui-for-media-stream"] if prompt_free else [])]
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            executable = find_chromium(playwright)
+        except ChromiumMissing as missing:
+            pytest.fail(str(missing), pytrace=False)
+        browser = await playwright.chromium.launch(executable_path=executable, args=args)
         try:
             yield browser
         finally:

@@ -131,4 +131,5 @@ def test_container_image_runs_unprivileged_and_checks_readiness() -> None:
     assert len(re.findall(r"^FROM ", text, re.M)) >= 2, "multi-stage"
     assert re.search(r"^USER 10001", text, re.M)
     assert re.search(r"^HEALTHCHECK .*\n?.*/readyz", text, re.M)
-    assert "pip install ." in text
+    assert "pip install --require-hashes -r requirements/runtime.lock" in text
+    assert "pip install --no-deps ." in text

@@ -96,6 +96,47 @@ async def test_network_failures_are_retried_with_backoff(
     assert await _stored(conn, report.stream_id) == list(range(6))
 
 
+class OutageAtStart(httpx.AsyncBaseTransport):
+    """The first requests of each start step fail: a connection error, then a 503."""
+
+    def __init__(self) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.failed: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        step = f"{request.method} {request.url.path.rsplit('/', 1)[-1]}"
+        if step in ("GET consent", "POST consent", "POST streams", "POST close"):
+            tries = self.failed.count(step)
+            if tries == 0:
+                self.failed.append(step)
+                raise httpx.ConnectError("network unreachable", request=request)
+            if tries == 1:
+                self.failed.append(step)
+                return httpx.Response(503, json={"code": "unavailable"})
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+async def test_starting_and_closing_the_stream_ride_out_an_outage(
+    server: Server, client: httpx.AsyncClient, conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    token = await _token(client, conn)
+    network = OutageAtStart()
+    options = phone.Options(
+        server=server.url, token=token, seconds=3, device="ble-hr", realtime=False, buffer_dir=tmp_path
+    )
+    report = await phone.run(options, transport=network, sleep=_no_wait)
+    assert sorted(set(network.failed)) == ["GET consent", "POST close", "POST consent", "POST streams"]
+    assert len(network.failed) == 8
+    assert (report.acknowledged, report.pending) == (3, 0)
+    assert await _stored(conn, report.stream_id) == [0, 1, 2]
+    status = await conn.fetchval("SELECT status FROM reading_stream WHERE id = $1", report.stream_id)
+    assert status == "closed"
+    assert await conn.fetchval("SELECT count(*) FROM reading_stream") == 1
+
+
 async def test_a_crashed_run_is_finished_by_the_next(
     server: Server, client: httpx.AsyncClient, conn: asyncpg.Connection, tmp_path: Path
 ) -> None:
