@@ -237,17 +237,25 @@ WITH due AS (
 )
 SELECT count(*) FROM erased
 """
-ERASE_PERSON = (
-    "DELETE FROM hs_person WHERE email = $2 AND organisation_id = $3"
-    " AND NOT EXISTS (SELECT 1 FROM hs_enrolment e WHERE e.person_id = hs_person.id)",
+ERASE_REGISTER_ENTRY = """
+DELETE FROM hs_person WHERE email = $1 AND organisation_id = $2
+AND NOT EXISTS (SELECT 1 FROM hs_enrolment e WHERE e.person_id = hs_person.id)
+"""
+ERASE_BY_USER = (
     "DELETE FROM auth_session WHERE user_id = $1",
     "DELETE FROM account_token WHERE user_id = $1",
-    "DELETE FROM entry_link WHERE email = $2",
-    "DELETE FROM login_attempt WHERE email = $2",
-    "DELETE FROM account_token_attempt WHERE email = $2",
-    "DELETE FROM outbox_message WHERE recipient = $2",
     "DELETE FROM personal_detail_change WHERE user_id = $1",
 )
+ERASE_BY_EMAIL = (
+    "DELETE FROM login_attempt WHERE email = $1",
+    "DELETE FROM account_token_attempt WHERE email = $1",
+)
+# Messages and links of this person's employer and its provider; another provider's stay its own.
+ERASE_MESSAGES = """
+DELETE FROM outbox_message WHERE recipient = $1
+AND (provider_id IS NULL OR provider_id = (SELECT provider_id FROM organisation WHERE id = $2))
+"""
+ERASE_LINKS = "DELETE FROM entry_link WHERE email = $1 AND organisation_id = $2"
 # The account row stays (other records name it as their author) with nothing personal left.
 ANONYMISE_USER = """
 UPDATE app_user SET email = 'erased-' || id::text || '@erased.invalid', full_name = '', department = NULL,
@@ -261,8 +269,12 @@ async def erase_person(conn: asyncpg.Connection, person: PersonRow, *, actor_id:
     drafts = int(
         await conn.fetchval(ERASE_PERSON_DRAFTS, person.id, person.email, person.organisation_id, actor_id)
     )
-    for sql in ERASE_PERSON:
-        await conn.execute(sql, person.id, person.email, person.organisation_id)
+    for sql in (ERASE_REGISTER_ENTRY, ERASE_MESSAGES, ERASE_LINKS):
+        await conn.execute(sql, person.email, person.organisation_id)
+    for sql in ERASE_BY_USER:
+        await conn.execute(sql, person.id)
+    for sql in ERASE_BY_EMAIL:
+        await conn.execute(sql, person.email)
     await conn.execute(ANONYMISE_USER, person.id)
     return drafts
 
