@@ -13,6 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.factories import World, login, make_referral, make_world, referral_form
+from tests.lifecycle.helpers import one
 from tests.surveillance.helpers import enrol, make_programme, record, sign
 
 JSON_URL = "/api/v1/subject-access/export.json"
@@ -85,7 +86,8 @@ async def test_export_holds_the_persons_records_and_no_one_elses(
     response = await client.post(JSON_URL, json={"user_id": str(employee.id)}, headers=admin)
     assert response.status_code == 200, response.text
     export = response.json()
-    assert export["subject_user_id"] == str(employee.id) and export["subject_email"] == employee.email
+    assert export["subject_user_id"] == str(employee.id)
+    assert export["subject_email"] == employee.email
     assert _ids(export, "account") == {str(employee.id)}
     assert _ids(export, "referrals") == {seeded["mine"]["id"]}
     assert _ids(export, "referral_events", "referral_id") == {seeded["mine"]["id"]}
@@ -102,11 +104,11 @@ async def test_export_holds_the_persons_records_and_no_one_elses(
     for secret in ("password_hash", "token_hash", "identity_code_hash", "http://", "https://"):
         assert secret not in text
     # The export itself is in the audit log, naming the person.
-    row = await conn.fetchrow(
-        "SELECT * FROM audit_event WHERE action = 'subject_access.export' ORDER BY id DESC"
-    )
-    assert row["subject_user_id"] == employee.id and row["subject_email"] == employee.email
-    assert row["actor_id"] == world.users["provider_admin"].id and row["outcome"] == "ok"
+    row = await one(conn, "SELECT * FROM audit_event WHERE action = 'subject_access.export' ORDER BY id DESC")
+    assert row["subject_user_id"] == employee.id
+    assert row["subject_email"] == employee.email
+    assert row["actor_id"] == world.users["provider_admin"].id
+    assert row["outcome"] == "ok"
 
 
 async def test_messages_are_exported_without_their_links(
@@ -115,7 +117,8 @@ async def test_messages_are_exported_without_their_links(
     world: World = seeded["world"]
     await conn.execute(
         "INSERT INTO outbox_message (recipient, subject, body, provider_id)"
-        " VALUES ($1, 'Your link', 'Open https://ohc.example/e/abcdefghijklmnopqrstuvwxyz0123 to see it.', $2)",
+        " VALUES ($1, 'Your link',"
+        " 'Open https://ohc.example/e/abcdefghijklmnopqrstuvwxyz0123 to see it.', $2)",
         world.users["employee"].email, world.provider.id,
     )  # fmt: skip
     admin = await login(client, world.users["provider_admin"])
@@ -139,7 +142,8 @@ async def test_the_pdf_reads_as_the_persons_records(
     text = " ".join(text.split())
     for expected in (
         "subject access export", world.users["employee"].email, "Management referrals", "Alex Example",
-        "fit-note.pdf", "Health-surveillance results", "Who read or changed your records", seeded["mine"]["id"],
+        "fit-note.pdf", "Health-surveillance results", "Who read or changed your records",
+        seeded["mine"]["id"],
     ):  # fmt: skip
         assert expected in text, expected
     for outsider in ("Robin Otherperson", "Sasha Elsewhere", "Farley Faraway"):
@@ -161,7 +165,8 @@ async def test_only_the_provider_admin_serving_the_employer_may_export(
     # The other provider sees only its own employer's referral about that address.
     mine = await client.post(JSON_URL, json={"email": world.users["employee"].email}, headers=other)
     assert mine.status_code == 200
-    assert _ids(mine.json(), "referrals") == {seeded["far"]["id"]} and _ids(mine.json(), "account") == set()
+    assert _ids(mine.json(), "referrals") == {seeded["far"]["id"]}
+    assert _ids(mine.json(), "account") == set()
     admin = await login(client, world.users["provider_admin"])
     staff = {
         "user_id": str(world.users["clinician"].id)

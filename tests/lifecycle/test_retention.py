@@ -19,6 +19,7 @@ from backend.core.config import Settings
 from backend.lifecycle import policy
 from backend.lifecycle.retention import run_retention
 from tests.factories import World, login, make_referral, make_world
+from tests.lifecycle.helpers import one
 
 NOW = datetime(2027, 6, 15, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -48,8 +49,8 @@ async def _sessions(conn: asyncpg.Connection, world: World) -> None:
     ]
     for expires, revoked in rows:
         await conn.execute(
-            "INSERT INTO auth_session (user_id, token_hash, csrf_hash, via, created_at, expires_at, revoked_at)"
-            " VALUES ($1, $2, $3, 'password', $4, $5, $6)",
+            "INSERT INTO auth_session (user_id, token_hash, csrf_hash, via, created_at, expires_at,"
+            " revoked_at) VALUES ($1, $2, $3, 'password', $4, $5, $6)",
             user, digest(), digest(), expires - timedelta(days=2), expires, revoked,
         )  # fmt: skip
 
@@ -102,7 +103,8 @@ async def _drafts(client: httpx.AsyncClient, conn: asyncpg.Connection, world: Wo
         referral = await make_referral(client, manager, submit=submit)
         upload = await client.post(
             f"/api/v1/referrals/{referral['id']}/attachments", headers=manager,
-            files={"file": ("fit-note.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}, data={"kind": "fit_note"},
+            files={"file": ("fit-note.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+            data={"kind": "fit_note"},
         ) if not submit else None  # fmt: skip
         assert upload is None or upload.status_code == 201
         await conn.execute(
@@ -134,8 +136,8 @@ async def _readings(conn: asyncpg.Connection, world: World) -> uuid.UUID:
     for seq, received, taken in batches:
         await conn.execute("SELECT reading_partition_ensure($1)", taken)
         await conn.execute(
-            "INSERT INTO reading_batch (stream_id, seq, body_sha256, payload_kind, device, sent_at, received_at,"
-            " clock_skew_s, first_offset_s, last_offset_s, payload, receipt)"
+            "INSERT INTO reading_batch (stream_id, seq, body_sha256, payload_kind, device, sent_at,"
+            " received_at, clock_skew_s, first_offset_s, last_offset_s, payload, receipt)"
             " VALUES ($1, $2, $3, 'values', '{}'::jsonb, $4, $4, 0, 0, 0, '{}'::jsonb, '{}'::jsonb)",
             stream, seq, digest(), received,
         )  # fmt: skip
@@ -209,7 +211,8 @@ async def test_dry_run_counts_what_is_due_and_changes_nothing(
     assert {c.record_class: c.affected for c in report.classes} == EXPECTED
     assert await _state(conn) == before
     passes = await conn.fetch("SELECT * FROM retention_pass WHERE run_id = $1", report.run_id)
-    assert len(passes) == len(policy.CLASSES) and all(p["dry_run"] for p in passes)
+    assert len(passes) == len(policy.CLASSES)
+    assert all(p["dry_run"] for p in passes)
 
 
 async def test_retention_deletes_exactly_what_is_past_its_period(
@@ -224,24 +227,28 @@ async def test_retention_deletes_exactly_what_is_past_its_period(
     # Batches 0-2 lose their readings with the April partition; the pass over batches counts all four.
     assert counts == {**EXPECTED, "reading_raw": 1, "reading_batch": 4}
     state = await _state(conn)
-    assert state["sessions"] == 3 and state["tokens"] == 2
-    assert state["attempts"] == 2 and state["token_attempts"] == 2
+    assert state["sessions"] == 3
+    assert state["tokens"] == 2
+    assert state["attempts"] == 2
+    assert state["token_attempts"] == 2
     assert state["messages"] == 3
-    assert state["readings"] == [4, 5] and state["batches"] == [4, 5]
+    assert state["readings"] == [4, 5]
+    assert state["batches"] == [4, 5]
     assert state["april"] is False
     drafts = seeded["drafts"]
-    old = await conn.fetchrow("SELECT * FROM referral WHERE id = $1", uuid.UUID(drafts["old"]))
-    assert old["deleted_at"] is not None and old["form"] == {} and old["employee_email"] == ""
+    old = await one(conn, "SELECT * FROM referral WHERE id = $1", uuid.UUID(drafts["old"]))
+    assert old["deleted_at"] is not None
+    assert old["form"] == {}
+    assert old["employee_email"] == ""
     assert (
         await conn.fetchval("SELECT count(*) FROM referral_attachment WHERE referral_id = $1", old["id"]) == 0
     )
-    event = await conn.fetchrow(
-        "SELECT * FROM referral_event WHERE referral_id = $1 ORDER BY id DESC", old["id"]
-    )
+    event = await one(conn, "SELECT * FROM referral_event WHERE referral_id = $1 ORDER BY id DESC", old["id"])
     assert (event["action"], event["actor_role"]) == ("retention_erase", "system")
     for kept in ("edge", "sent"):
-        row = await conn.fetchrow("SELECT * FROM referral WHERE id = $1", uuid.UUID(drafts[kept]))
-        assert row["deleted_at"] is None and row["form"] != {}
+        row = await one(conn, "SELECT * FROM referral WHERE id = $1", uuid.UUID(drafts[kept]))
+        assert row["deleted_at"] is None
+        assert row["form"] != {}
     # The stream's summary stays with the clinical record.
     assert await conn.fetchval("SELECT count(*) FROM reading_stream WHERE id = $1", seeded["stream"]) == 1
 
@@ -252,7 +259,8 @@ async def test_each_pass_is_audited_once_with_its_counts_and_no_person(
     report = await run_retention(conn, now=NOW)
     rows = await conn.fetch(
         "SELECT a.action, a.actor_role, a.subject_user_id, a.subject_email, p.record_class, p.affected"
-        " FROM audit_event a JOIN retention_pass p ON p.id::text = a.entity_id WHERE a.entity = 'retention_pass'"
+        " FROM audit_event a JOIN retention_pass p ON p.id::text = a.entity_id"
+        " WHERE a.entity = 'retention_pass'"
     )
     assert len(rows) == len(policy.CLASSES)
     assert {r["record_class"]: r["affected"] for r in rows} == {

@@ -13,6 +13,7 @@ import httpx
 from backend.auth.schemas import Role
 from backend.lifecycle import policy
 from tests.factories import PASSWORD, World, login, make_referral, make_user, make_world, referral_form
+from tests.lifecycle.helpers import one
 from tests.surveillance.helpers import enrol, make_programme
 
 
@@ -53,19 +54,21 @@ async def test_rectification_keeps_old_and_new_and_leaves_history_alone(
         "email": (employee.email, "alex.exampleton@employer.example"),
         "date_of_birth": ("1986-01-15", "1985-04-21"),
     }
-    user = await conn.fetchrow("SELECT full_name, email FROM app_user WHERE id = $1", employee.id)
+    user = await one(conn, "SELECT full_name, email FROM app_user WHERE id = $1", employee.id)
     assert tuple(user) == ("Alex Exampleton", "alex.exampleton@employer.example")
-    person = await conn.fetchrow("SELECT full_name, email, date_of_birth FROM hs_person")
+    person = await one(conn, "SELECT full_name, email, date_of_birth FROM hs_person")
     assert tuple(person) == ("Alex Exampleton", "alex.exampleton@employer.example", date(1985, 4, 21))
     kept = await conn.fetch("SELECT field, old_value, new_value, changed_by FROM personal_detail_change")
     assert {r["field"]: (r["old_value"], r["new_value"]) for r in kept} == changes
     # The referral is what was referred: unchanged, still linked to the person.
-    row = await conn.fetchrow(
-        "SELECT form, employee_user_id FROM referral WHERE id = $1", uuid.UUID(referral["id"])
+    row = await one(
+        conn, "SELECT form, employee_user_id FROM referral WHERE id = $1", uuid.UUID(referral["id"])
     )
-    assert row["form"]["employee"]["full_name"] == "Alex Example" and row["employee_user_id"] == employee.id
-    audit = await conn.fetchrow("SELECT * FROM audit_event WHERE action = 'person.rectify'")
-    assert audit["subject_user_id"] == employee.id and audit["outcome"] == "ok"
+    assert row["form"]["employee"]["full_name"] == "Alex Example"
+    assert row["employee_user_id"] == employee.id
+    audit = await one(conn, "SELECT * FROM audit_event WHERE action = 'person.rectify'")
+    assert audit["subject_user_id"] == employee.id
+    assert audit["outcome"] == "ok"
     # The person signs in with the corrected address; the export shows the corrections.
     signed_in = await client.post(
         "/api/v1/auth/login", json={"email": "alex.exampleton@employer.example", "password": PASSWORD}
@@ -85,7 +88,8 @@ async def test_rectification_refusals(client: httpx.AsyncClient, conn: asyncpg.C
     body = {"full_name": "Someone Else", "reason": "Request."}
     taken = {"email": world.users["other_employee"].email, "reason": "Request."}
     response = await client.patch(details(employee.id), json=taken, headers=admin)
-    assert response.status_code == 409 and response.json()["code"] == "email_taken"
+    assert response.status_code == 409
+    assert response.json()["code"] == "email_taken"
     assert (
         await client.patch(details(employee.id), json={"reason": "Nothing"}, headers=admin)
     ).status_code == 422
@@ -118,8 +122,9 @@ async def test_erasure_is_refused_while_clinical_records_must_be_kept(
         {"field": "oh_clinical_record", "message": f"kept until {until}", "type": "retention"}
     ]
     assert await conn.fetchval("SELECT email FROM app_user WHERE id = $1", employee.id) == employee.email
-    refused = await conn.fetchrow("SELECT * FROM audit_event WHERE action = 'person.erase'")
-    assert refused["outcome"] == "denied" and refused["subject_user_id"] == employee.id
+    refused = await one(conn, "SELECT * FROM audit_event WHERE action = 'person.erase'")
+    assert refused["outcome"] == "denied"
+    assert refused["subject_user_id"] == employee.id
 
 
 async def test_erasure_is_refused_for_the_statutory_health_record(
@@ -167,11 +172,15 @@ async def test_erasure_of_a_person_with_nothing_to_keep(
     response = await client.post(erasure(pat.id), headers=admin)
     assert response.status_code == 200, response.text
     assert response.json()["draft_referrals_erased"] == 1
-    account = await conn.fetchrow("SELECT * FROM app_user WHERE id = $1", pat.id)
-    assert account["email"] == f"erased-{pat.id}@erased.invalid" and account["full_name"] == ""
-    assert account["password_hash"] is None and account["disabled_at"] is not None
-    referral = await conn.fetchrow("SELECT * FROM referral WHERE id = $1", uuid.UUID(draft))
-    assert referral["deleted_at"] is not None and referral["form"] == {} and referral["employee_email"] == ""
+    account = await one(conn, "SELECT * FROM app_user WHERE id = $1", pat.id)
+    assert account["email"] == f"erased-{pat.id}@erased.invalid"
+    assert account["full_name"] == ""
+    assert account["password_hash"] is None
+    assert account["disabled_at"] is not None
+    referral = await one(conn, "SELECT * FROM referral WHERE id = $1", uuid.UUID(draft))
+    assert referral["deleted_at"] is not None
+    assert referral["form"] == {}
+    assert referral["employee_email"] == ""
     assert await conn.fetchval("SELECT count(*) FROM auth_session WHERE user_id = $1", pat.id) == 0
     assert await conn.fetchval("SELECT count(*) FROM login_attempt WHERE email = $1", pat.email) == 0
     # Messages this provider sent are erased; another provider's are its own records.
@@ -180,8 +189,9 @@ async def test_erasure_of_a_person_with_nothing_to_keep(
     assert await conn.fetchval("SELECT count(*) FROM referral WHERE form::text LIKE '%Pat Example%'") == 0
     signed_in = await client.post("/api/v1/auth/login", json={"email": pat.email, "password": PASSWORD})
     assert signed_in.status_code == 401
-    audit = await conn.fetchrow("SELECT * FROM audit_event WHERE action = 'person.erase'")
-    assert audit["outcome"] == "ok" and audit["subject_user_id"] == pat.id
+    audit = await one(conn, "SELECT * FROM audit_event WHERE action = 'person.erase'")
+    assert audit["outcome"] == "ok"
+    assert audit["subject_user_id"] == pat.id
     # Once erased, the person is gone for the admin too.
     assert (await client.post(erasure(pat.id), headers=admin)).status_code == 404
 
@@ -193,7 +203,8 @@ async def test_erasure_refusals_by_role_and_reach(
     pat, _ = await _erasable(client, conn, world)
     admin = await login(client, world.users["provider_admin"])
     staff = await client.post(erasure(world.users["manager"].id), headers=admin)
-    assert staff.status_code == 409 and staff.json()["code"] == "not_an_employee"
+    assert staff.status_code == 409
+    assert staff.json()["code"] == "not_an_employee"
     assert (await client.post(erasure(world.users["far_client_admin"].id), headers=admin)).status_code == 404
     other_admin = await login(client, world.users["other_provider_admin"])
     assert (await client.post(erasure(pat.id), headers=other_admin)).status_code == 404
