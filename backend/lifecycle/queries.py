@@ -257,6 +257,7 @@ AND (provider_id IS NULL OR provider_id = (SELECT provider_id FROM organisation 
 """
 ERASE_LINKS = "DELETE FROM entry_link WHERE email = $1 AND organisation_id = $2"
 # The account row stays (other records name it as their author) with nothing personal left.
+ERASED_DOMAIN = "@erased.invalid"
 ANONYMISE_USER = """
 UPDATE app_user SET email = 'erased-' || id::text || '@erased.invalid', full_name = '', department = NULL,
        password_hash = NULL, disabled_at = coalesce(disabled_at, now())

@@ -22,6 +22,7 @@ _H2 = ParagraphStyle("sar-h2", parent=_BASE["Heading2"], fontSize=12.5, leading=
 _BODY = ParagraphStyle("sar-body", parent=_BASE["BodyText"], fontSize=9.5, leading=12.5)
 _CELL = ParagraphStyle("sar-cell", parent=_BASE["BodyText"], fontSize=8.5, leading=10.5)
 _MAX_VALUE = 1500
+PDF_ROWS = 500  # per section; the JSON export holds every row
 
 TITLES = {
     "account": "Account",
@@ -80,10 +81,11 @@ def _section(section: Section) -> list[Flowable]:
     parts: list[Flowable] = [Paragraph(escape(TITLES.get(section.name, section.name)), _H2)]
     if not section.rows:
         return [*parts, Paragraph("Nothing held.", _BODY)]
-    for row in section.rows:
+    for row in section.rows[:PDF_ROWS]:
         parts += [_row_table(row), Spacer(1, 2 * mm)]
-    if section.truncated:
-        parts.append(Paragraph(f"Only the first {len(section.rows)} records are shown here.", _BODY))
+    if section.truncated or len(section.rows) > PDF_ROWS:
+        shown = min(len(section.rows), PDF_ROWS)
+        parts.append(Paragraph(f"Only the first {shown} records are shown here; ask for the rest.", _BODY))
     return parts
 
 

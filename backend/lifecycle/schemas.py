@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from backend.core.types import Email
 from backend.referrals.form import Phone
+from backend.referrals.schemas import PlainText
 
 # -- retention ---------------------------------------------------------------------------------
 
@@ -123,11 +124,11 @@ class DetailsChange(BaseModel):
             ]
         },
     )
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: PlainText | None = Field(default=None, min_length=1, max_length=200)
     email: Email | None = None
     phone: Phone | None = None
     date_of_birth: date | None = None
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: PlainText = Field(min_length=1, max_length=1000)
 
     @model_validator(mode="after")
     def _something(self) -> DetailsChange:

@@ -99,8 +99,10 @@ async def export_pdf(conn: asyncpg.Connection, admin: User, query: SubjectQuery,
 
 
 async def _person(conn: asyncpg.Connection, admin: User, user_id: UUID) -> PersonRow:
+    """A person at the admin's client employers (deactivated accounts too: leavers keep their
+    rights), locked for the change; an erased account is nobody."""
     person = await queries.get_person(conn, user_id, admin.provider_id)
-    if person is None or person.disabled_at is not None:
+    if person is None or person.email.endswith(queries.ERASED_DOMAIN):
         raise PersonNotFound("No such person at your client employers.")
     await queries.lock_person(conn, user_id)
     return person

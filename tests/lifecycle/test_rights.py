@@ -93,6 +93,8 @@ async def test_rectification_refusals(client: httpx.AsyncClient, conn: asyncpg.C
     assert (
         await client.patch(details(employee.id), json={"reason": "Nothing"}, headers=admin)
     ).status_code == 422
+    for bad in ({"full_name": "Nul\u0000Name", "reason": "x"}, {"phone": "not a phone", "reason": "x"}):
+        assert (await client.patch(details(employee.id), json=bad, headers=admin)).status_code == 422
     outsider = world.users["far_client_admin"].id  # at another provider's employer
     assert (await client.patch(details(outsider), json=body, headers=admin)).status_code == 404
     assert (await client.patch(details(uuid.uuid4()), json=body, headers=admin)).status_code == 404
@@ -160,6 +162,7 @@ async def test_erasure_of_a_person_with_nothing_to_keep(
 ) -> None:
     world = await make_world(conn)
     pat, draft = await _erasable(client, conn, world)
+    await conn.execute("UPDATE app_user SET disabled_at = now() WHERE id = $1", pat.id)  # a leaver
     other_provider = await conn.fetchval(
         "SELECT organisation_id FROM app_user WHERE id = $1", world.users["other_provider_admin"].id
     )
