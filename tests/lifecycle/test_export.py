@@ -109,6 +109,12 @@ async def test_export_holds_the_persons_records_and_no_one_elses(
     assert row["subject_email"] == employee.email
     assert row["actor_id"] == world.users["provider_admin"].id
     assert row["outcome"] == "ok"
+    # ... and in the person's own access log.
+    log = await client.get("/api/v1/me/access-log", headers=await login(client, employee))
+    entries = [e for e in log.json() if e["action"] == "subject_access.export"]
+    assert [(e["actor_role"], e["actor_name"]) for e in entries] == [
+        ("provider_admin", world.users["provider_admin"].full_name)
+    ]
 
 
 async def test_messages_are_exported_without_their_links(
