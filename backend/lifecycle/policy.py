@@ -51,9 +51,9 @@ CLASSES: tuple[RecordClass, ...] = (
     RecordClass("reading_partition", "drop_partition", years(1), "months of raw pulse readings"),
     RecordClass("reading_raw", "delete", years(1), "raw pulse readings"),
     RecordClass("reading_batch", "delete", years(1), "raw pulse reading batches as received"),
-    RecordClass("oh_clinical_record", "review", years(CLINICAL_YEARS), "closed referrals"),
-    RecordClass("night_worker_record", "review", years(NIGHT_WORKER_YEARS), "night-worker assessments"),
-    RecordClass("statutory_health_record", "review", years(STATUTORY_YEARS), "statutory surveillance"),
+    RecordClass("oh_clinical_record", "review", years(CLINICAL_YEARS), "OH clinical record"),
+    RecordClass("night_worker_record", "review", years(NIGHT_WORKER_YEARS), "night-worker assessment"),
+    RecordClass("statutory_health_record", "review", years(STATUTORY_YEARS), "statutory health record"),
 )
 BY_NAME = {c.name: c for c in CLASSES}
 

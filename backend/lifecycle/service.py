@@ -174,7 +174,7 @@ def _refusal(held: list[tuple[str, int, datetime]], today: date) -> RetentionApp
             if until > today
             else (f"passed its retention period on {until.isoformat()} and awaits the clinical lead's review")
         )
-        parts.append(f"{records} record(s) of {why} ({record_class}) {when}")
+        parts.append(f"{why} ({record_class}, {records} record(s)) {when}")
         problems.append(
             {"field": record_class, "message": f"kept until {until.isoformat()}", "type": "retention"}
         )
