@@ -31,10 +31,12 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 from backend import demo
 from backend.auth import service as auth_service
 from backend.auth.schemas import Role
+from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.core.errors import AppError
 from backend.core.types import Email
 from backend.db import migrate, pool
+from backend.lifecycle import retention as lifecycle_retention
 from backend.main import create_app
 from backend.observe import logs as observe_logs
 from backend.reports import signing
@@ -111,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     secret.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     user_create.add_argument("--name", default="", help="full name")
     user_create.add_argument("--department", help="department (used to scope what managers see)")
+
+    retention = commands.add_parser("retention", help="apply every record class's retention period once")
+    retention.add_argument("--dry-run", action="store_true", help="count what is due and change nothing")
 
     phone = commands.add_parser("simulate-phone", help="stream simulated pulse readings, as a phone would")
     sensors_phone.add_arguments(phone)
@@ -280,6 +285,18 @@ def _where_to_begin(url: str, sign_ins: list[demo.SignIn]) -> str:
     )
 
 
+async def _retention(dsn: str, settings: Settings, *, dry_run: bool) -> list[str]:
+    async with _connection(dsn, settings) as conn:
+        report = await lifecycle_retention.run_retention(conn, now=utc_now(), dry_run=dry_run)
+    return report.lines()
+
+
+def cmd_retention(settings: Settings, args: argparse.Namespace) -> None:
+    """One retention run; prints each record class with its action and count (nothing personal)."""
+    for line in asyncio.run(_retention(pool.resolve_dsn(settings), settings, dry_run=args.dry_run)):
+        print(line)
+
+
 def cmd_simulate_phone(args: argparse.Namespace) -> None:
     """Delegates to ``sensors.phone``; it talks to the server over HTTP only, like a phone."""
     try:
@@ -311,6 +328,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> None:
         cmd_org(settings, args)
     elif args.command == "user":
         cmd_user(settings, args)
+    elif args.command == "retention":
+        cmd_retention(settings, args)
     elif args.command == "simulate-phone":
         cmd_simulate_phone(args)
 

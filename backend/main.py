@@ -32,6 +32,7 @@ from backend.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware
 from backend.core.jsonbody import JsonTextMiddleware
 from backend.db import migrate, pool
 from backend.db.pubsub import Hub
+from backend.lifecycle.router import router as lifecycle_router
 from backend.notify import dispatcher as delivery
 from backend.notify import mailbox, senders
 from backend.notify.router import router as messages_router
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(surveillance_router)
     app.include_router(reports_router)
     app.include_router(messages_router)
+    app.include_router(lifecycle_router)
     if mailbox.enabled(settings):
         app.include_router(mailbox.router)
     app.include_router(metrics_router)

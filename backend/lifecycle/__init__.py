@@ -1,0 +1,1 @@
+"""Data lifecycle: retention per record class, subject-access export, rectification and erasure."""
