@@ -46,6 +46,9 @@ def _scope(conn: asyncpg.Connection) -> Scope | None:
 
 
 def _mark(conn: asyncpg.Connection) -> None:
+    if conn.is_in_transaction():
+        # A transaction that rolls back would take the narrowing with it, widening the scope again.
+        raise RuntimeError("the row scope is narrowed outside transactions only")
     scope = _scope(conn)
     if scope is not None:
         scope.narrowed = True

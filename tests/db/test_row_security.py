@@ -32,18 +32,26 @@ from tests.surveillance.helpers import signed_result
 
 APP_ROLE = Settings().db_app_role
 
-# Per table: the query giving the organisation of each visible row.
-ORGANISATION_OF = {
-    "referral": "SELECT organisation_id FROM referral",
-    "referral_event": "SELECT r.organisation_id FROM referral_event e JOIN referral r ON r.id = e.referral_id",
-    "hs_result": "SELECT organisation_id FROM hs_result",
-    "hs_result_clinical": "SELECT r.organisation_id FROM hs_result_clinical c JOIN hs_result r ON r.id = c.result_id",
-    "hs_person": "SELECT organisation_id FROM hs_person",
-    "document": "SELECT organisation_id FROM document",
-    "reading_stream": "SELECT employer_id FROM reading_stream",
-    "reading_batch": "SELECT s.employer_id FROM reading_batch b JOIN reading_stream s ON s.id = b.stream_id",
-    "reading": "SELECT s.employer_id FROM reading r JOIN reading_stream s ON s.id = r.stream_id",
-}  # fmt: skip
+# Per table: what each visible row points at (its organisation, or its parent row), and the parent.
+VISIBLE = {
+    "referral": ("SELECT organisation_id FROM referral", None),
+    "referral_event": ("SELECT referral_id FROM referral_event", "referral"),
+    "hs_programme": ("SELECT organisation_id FROM hs_programme", None),
+    "hs_person": ("SELECT organisation_id FROM hs_person", None),
+    "hs_enrolment": ("SELECT organisation_id FROM hs_enrolment", None),
+    "hs_result": ("SELECT organisation_id FROM hs_result", None),
+    "hs_result_clinical": ("SELECT result_id FROM hs_result_clinical", "hs_result"),
+    "hs_result_event": ("SELECT result_id FROM hs_result_event", "hs_result"),
+    "document": ("SELECT organisation_id FROM document", None),
+    "reading_stream": ("SELECT employer_id FROM reading_stream", None),
+    "reading_batch": ("SELECT stream_id FROM reading_batch", "reading_stream"),
+    "reading": ("SELECT stream_id FROM reading", "reading_stream"),
+}
+PARENT = {
+    "referral": "SELECT id, organisation_id FROM referral",
+    "hs_result": "SELECT id, organisation_id FROM hs_result",
+    "reading_stream": "SELECT id, employer_id FROM reading_stream",
+}
 
 
 @dataclass
@@ -86,8 +94,15 @@ async def _as_app_role(conn: asyncpg.Connection, setting: str | None) -> None:
         await conn.execute("SELECT set_config('ohconnect.orgs', $1, false)", setting)
 
 
-async def _visible(conn: asyncpg.Connection) -> dict[str, set[UUID]]:
-    return {table: {r[0] for r in await conn.fetch(sql)} for table, sql in ORGANISATION_OF.items()}
+async def _visible(conn: asyncpg.Connection, owner: asyncpg.Connection) -> dict[str, set[UUID]]:
+    """Per table, the organisations of the rows ``conn`` sees (parents looked up by the owner, so
+    that a child row is counted by its own table's policy alone)."""
+    parents = {name: dict(list(await owner.fetch(sql))) for name, sql in PARENT.items()}
+    seen: dict[str, set[UUID]] = {}
+    for table, (sql, parent) in VISIBLE.items():
+        keys = [r[0] for r in await conn.fetch(sql)]
+        seen[table] = {parents[parent][k] if parent else k for k in keys}
+    return seen
 
 
 @pytest.fixture
@@ -102,23 +117,23 @@ async def test_the_app_role_sees_only_the_organisations_in_its_setting(
 ) -> None:
     seeded = await _seed(client, conn)
     employer, other = seeded.world.employer.id, seeded.world.other_employer.id
-    owner_view = await _visible(conn)  # the owner (here a superuser) is not subject to the policies
+    owner_view = await _visible(conn, conn)  # the owner (here a superuser) is not subject to the policies
     assert all(orgs == {employer, other} for orgs in owner_view.values()), owner_view
 
     await _as_app_role(app_conn, str(employer))
     assert await app_conn.fetchval("SELECT current_user") == APP_ROLE
-    assert await _visible(app_conn) == {table: {employer} for table in ORGANISATION_OF}
+    assert await _visible(app_conn, conn) == {table: {employer} for table in VISIBLE}
     await _as_app_role(app_conn, f"{other},{seeded.world.provider.id}")
-    assert await _visible(app_conn) == {table: {other} for table in ORGANISATION_OF}
+    assert await _visible(app_conn, conn) == {table: {other} for table in VISIBLE}
 
     await _as_app_role(app_conn, None)
     assert await app_conn.fetchval("SELECT current_setting('ohconnect.orgs', true)") in (None, "")
-    assert await _visible(app_conn) == {table: set() for table in ORGANISATION_OF}
+    assert await _visible(app_conn, conn) == {table: set() for table in VISIBLE}
     await _as_app_role(app_conn, "")
-    assert await _visible(app_conn) == {table: set() for table in ORGANISATION_OF}
+    assert await _visible(app_conn, conn) == {table: set() for table in VISIBLE}
 
     await _as_app_role(app_conn, "*")
-    assert await _visible(app_conn) == owner_view
+    assert await _visible(app_conn, conn) == owner_view
 
 
 async def test_writes_to_another_organisations_rows_change_nothing(
@@ -139,7 +154,8 @@ async def test_writes_to_another_organisations_rows_change_nothing(
     author = seeded.world.users["manager"].id
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
         await app_conn.execute(
-            "INSERT INTO referral_comment (referral_id, author_id, author_role, body) VALUES ($1, $2, 'manager', 'x')",
+            "INSERT INTO referral_comment (referral_id, author_id, author_role, body)"
+            " VALUES ($1, $2, 'manager', 'x')",
             theirs,
             author,
         )
