@@ -97,7 +97,9 @@ async def _as_app_role(conn: asyncpg.Connection, setting: str | None) -> None:
 async def _visible(conn: asyncpg.Connection, owner: asyncpg.Connection) -> dict[str, set[UUID]]:
     """Per table, the organisations of the rows ``conn`` sees (parents looked up by the owner, so
     that a child row is counted by its own table's policy alone)."""
-    parents = {name: dict(list(await owner.fetch(sql))) for name, sql in PARENT.items()}
+    parents: dict[str, dict[UUID, UUID]] = {
+        name: {r[0]: r[1] for r in await owner.fetch(sql)} for name, sql in PARENT.items()
+    }
     seen: dict[str, set[UUID]] = {}
     for table, (sql, parent) in VISIBLE.items():
         keys = [r[0] for r in await conn.fetch(sql)]
