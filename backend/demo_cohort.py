@@ -3,7 +3,7 @@ shows real figures: a few hundred workers in four programmes, checked across the
 quarters, most current and some overdue, with the usual spread of outcomes.
 
 The programmes are created through the surveillance service (audited); the people, enrolments and
-signed results are written in bulk (PostgreSQL COPY) because the demo must start quickly: they are
+signed results are written in bulk (pipelined inserts) because the demo must start quickly: they are
 seed data, not anyone's use of the system. Deterministic (a fixed random seed, dates relative to
 today) and idempotent: nothing is written when the first cohort programme already exists.
 """

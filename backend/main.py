@@ -116,7 +116,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     role = settings.db_app_role if await pool.app_role_usable(dsn, settings.db_app_role) else None
     if role is None:
         logger.warning(
-            "application role %s unavailable; running as the connecting user", settings.db_app_role
+            "application role %s unavailable; running as the connecting user, to whom row-level"
+            " security between organisations does not apply",
+            settings.db_app_role,
         )
     app.state.pool = await pool.create_pool(
         dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max, role=role

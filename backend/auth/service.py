@@ -27,6 +27,7 @@ from backend.auth.tokens import new_token, token_hash
 from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.core.errors import NotFound, Unauthenticated
+from backend.db import scope
 
 IP_FAILURE_LIMIT = 100
 
@@ -219,7 +220,21 @@ async def ensure_employee(
 
 
 async def authenticate(conn: asyncpg.Connection, token: str) -> tuple[Session, User] | None:
-    return await queries.get_session(conn, token_hash(token))
+    """The live session a token belongs to, and its user; from then on ``conn`` sees only the
+    organisations that user may see (row-level security, ``narrow_scope``)."""
+    found = await queries.get_session(conn, token_hash(token))
+    if found is not None:
+        await narrow_scope(conn, found[1])
+    return found
+
+
+async def narrow_scope(conn: asyncpg.Connection, user: User) -> None:
+    """Row-level security for the rest of the request: an employer's people see their own
+    organisation; a provider's staff see the provider and every employer it serves."""
+    if user.role in PROVIDER_ROLES:
+        await scope.narrow_to_provider(conn, user.organisation_id)
+    else:
+        await scope.narrow_to_organisation(conn, user.organisation_id)
 
 
 def _latest_expiry(session: Session, settings: Settings) -> datetime:

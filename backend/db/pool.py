@@ -10,6 +10,7 @@ from typing import Any, cast
 import asyncpg
 
 from backend.core.config import Settings
+from backend.db import scope
 from backend.db.embedded import start_embedded
 
 Pool = asyncpg.Pool
@@ -28,8 +29,9 @@ class PooledConnection(asyncpg.Connection):
     """A connection that knows its pool, so that a write which must outlive the caller's
     transaction (a refusal's audit row) can be made on another connection of the same pool."""
 
-    __slots__ = ("home",)
+    __slots__ = ("home", "row_scope")
     home: _Home
+    row_scope: scope.Scope
 
 
 def resolve_dsn(settings: Settings) -> str:
@@ -58,15 +60,21 @@ async def app_role_usable(dsn: str, role: str) -> bool:
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Returning a connection to the pool resets nothing more than asyncpg always does (roll back
-    an open transaction, drop listeners). The application never changes session state on pooled
-    connections: its settings come from ``server_settings`` at connect, advisory locks are
-    transaction-scoped and LISTEN has its own connection (``pubsub.Hub``). asyncpg's default
-    reset would cost a round trip per request for state that never exists."""
+    """Returning a connection to the pool resets little more than asyncpg always does (roll back
+    an open transaction, drop listeners). The only session state the application changes on a
+    pooled connection is the row-level security scope (``backend.db.scope``), put back here when
+    a request narrowed it. Its other settings come from ``server_settings`` at connect, advisory
+    locks are transaction-scoped and LISTEN has its own connection (``pubsub.Hub``): asyncpg's
+    default reset would cost a round trip per request for state that never exists."""
+    await scope.restore(conn)
 
 
 async def create_pool(dsn: str, *, min_size: int, max_size: int, role: str | None) -> Pool:
-    server_settings: dict[str, str] = {"application_name": "ohconnect", "timezone": "UTC"}
+    server_settings: dict[str, str] = {
+        "application_name": "ohconnect",
+        "timezone": "UTC",
+        scope.SETTING: scope.EVERY,
+    }
     if role:
         server_settings["role"] = role
     kwargs: dict[str, Any] = {"server_settings": server_settings}
@@ -75,6 +83,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, role: str | Non
 
     async def init(conn: asyncpg.Connection) -> None:
         cast(PooledConnection, conn).home = home
+        cast(PooledConnection, conn).row_scope = scope.Scope()
         await _init_connection(conn)
 
     pool = await asyncpg.create_pool(

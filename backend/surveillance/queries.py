@@ -510,7 +510,7 @@ async def surveillance_counts(
     return SurveillanceCounts(programmes=list(programmes.values()), checks_by_quarter=quarters)
 
 
-# ---- Bulk loading of seed data (the demo cohort): PostgreSQL COPY into these columns only ----
+# ---- Bulk loading of seed data (the demo cohort): pipelined inserts into these columns only ----
 
 COPY_COLUMNS: dict[str, tuple[str, ...]] = {
     "hs_person": (
@@ -532,20 +532,17 @@ COPY_COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-# Tables with jsonb columns cannot take binary COPY through the text jsonb codec: pipelined inserts.
+# Pipelined inserts, not COPY: COPY FROM is refused on tables under row-level security (migration
+# 0015), and tables with jsonb columns cannot take binary COPY through the text jsonb codec.
 BULK_INSERT: dict[str, str] = {
     table: f"INSERT INTO {table} ({', '.join(columns)}) "
     f"VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})"
     for table, columns in COPY_COLUMNS.items()
 }
-_COPYABLE = frozenset({"hs_person", "hs_enrolment"})
 
 
 async def copy_rows(conn: asyncpg.Connection, table: str, rows: list[tuple[Any, ...]]) -> None:
     """Bulk-load rows (in ``COPY_COLUMNS[table]`` order) into one of the surveillance tables."""
     if not rows:
         return
-    if table in _COPYABLE:
-        await conn.copy_records_to_table(table, records=rows, columns=list(COPY_COLUMNS[table]))
-    else:
-        await conn.executemany(BULK_INSERT[table], rows)
+    await conn.executemany(BULK_INSERT[table], rows)
