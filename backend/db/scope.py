@@ -1,4 +1,4 @@
-"""Which client organisations a database session may see (row-level security, migration 0015).
+"""Which client organisations a database session may see (row-level security, migration 0012).
 
 The setting ``ohconnect.orgs`` holds ``*`` (every organisation) or a comma-separated list of
 organisation ids; unset or empty, the application role sees no client data at all. Pooled

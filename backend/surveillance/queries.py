@@ -533,7 +533,7 @@ COPY_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 # Pipelined inserts, not COPY: COPY FROM is refused on tables under row-level security (migration
-# 0015), and tables with jsonb columns cannot take binary COPY through the text jsonb codec.
+# 0012), and tables with jsonb columns cannot take binary COPY through the text jsonb codec.
 BULK_INSERT: dict[str, str] = {
     table: f"INSERT INTO {table} ({', '.join(columns)}) "
     f"VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})"

@@ -1,4 +1,4 @@
-"""Row-level security between client organisations (migration 0015, ``backend.db.scope``).
+"""Row-level security between client organisations (migration 0012, ``backend.db.scope``).
 
 Querying as the application role directly: it sees the rows of the organisations named in
 ``ohconnect.orgs`` and nothing else, none when the setting is absent, all with ``*``; a write to
