@@ -16,6 +16,7 @@ import pytest
 
 from backend import cli
 from backend.core.config import Settings
+from backend.db import scope
 from backend.lifecycle import policy
 from backend.lifecycle.retention import run_retention
 from tests.factories import World, login, make_referral, make_world
@@ -34,7 +35,9 @@ def digest() -> bytes:
 
 
 async def app_connection(db_dsn: str) -> asyncpg.Connection:
-    return await asyncpg.connect(db_dsn, server_settings={"role": Settings().db_app_role})
+    # As the app's pool connects: the application role, acting for every organisation.
+    settings = {"role": Settings().db_app_role, scope.SETTING: scope.EVERY}
+    return await asyncpg.connect(db_dsn, server_settings=settings)
 
 
 async def _sessions(conn: asyncpg.Connection, world: World) -> None:
