@@ -94,12 +94,18 @@ _SUBJECTS = {
 }
 
 
-def _employee_text(event: Event, appointment: AppointmentRow, *, url: str | None, settings: Settings) -> str:
+REBOOK = "We will contact you to arrange another."
+REFERRAL_CLOSED = "The referral has closed, so you do not need to attend."
+
+
+def _employee_text(
+    event: Event, appointment: AppointmentRow, *, url: str | None, settings: Settings, why: str
+) -> str:
     at = f"{when(appointment.starts_at)} (UK time), {KIND_WORDS[appointment.kind]}"
     if event == "cancelled":
         return (
-            f"Your occupational health appointment on {at} has been cancelled. "
-            "We will contact you to arrange another; the calendar entry is removed."
+            f"Your occupational health appointment on {at} has been cancelled. {why} "
+            "The calendar entry is removed."
         )
     lead = "is now on" if event == "rescheduled" else "is on"
     text = (
@@ -122,7 +128,9 @@ async def tell_employee(
     *,
     settings: Settings,
     url: str | None = None,
+    why: str = REBOOK,
 ) -> None:
+    """``why``: for a cancellation, what happens next (rebooking, or the referral has closed)."""
     ics = calendar.appointment_ics(
         appointment,
         method="CANCEL" if event == "cancelled" else "REQUEST",
@@ -132,7 +140,7 @@ async def tell_employee(
         conn,
         recipient=appointment.employee_email,
         subject=_SUBJECTS[event],
-        body=_employee_text(event, appointment, url=url, settings=settings),
+        body=_employee_text(event, appointment, url=url, settings=settings, why=why),
         provider_id=appointment.provider_id,
         kind=f"booking.{event}",
         calendar_ics=ics,

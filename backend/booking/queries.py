@@ -121,6 +121,10 @@ SELECT {_APPOINTMENT} {_APPOINTMENT_FROM}
 WHERE (a.employee_user_id = $1 OR a.employee_email = $2) AND a.organisation_id = $3
 ORDER BY sl.starts_at DESC LIMIT 100
 """
+BOOKED_FOR_REFERRAL = f"""
+SELECT {_APPOINTMENT} {_APPOINTMENT_FROM} WHERE a.referral_id = $1 AND a.status = 'booked'
+ORDER BY sl.starts_at FOR UPDATE OF a
+"""
 MOVE_APPOINTMENT = """
 UPDATE appointment SET slot_id = $2, session_id = $3, sequence = sequence + 1, rescheduled_at = now(),
                        reminder_sent_at = NULL, identity_code_hash = NULL
@@ -317,6 +321,11 @@ async def employee_appointments(
     conn: asyncpg.Connection, user_id: UUID, *, email: str, organisation_id: UUID
 ) -> list[AppointmentRow]:
     return _all(AppointmentRow, await conn.fetch(EMPLOYEE_APPOINTMENTS, user_id, email, organisation_id))
+
+
+async def booked_for_referral(conn: asyncpg.Connection, referral_id: UUID) -> list[AppointmentRow]:
+    """The referral's appointments still to be held (locked)."""
+    return _all(AppointmentRow, await conn.fetch(BOOKED_FOR_REFERRAL, referral_id))
 
 
 async def move_appointment(conn: asyncpg.Connection, appointment_id: UUID, *, slot: SlotRow) -> None:

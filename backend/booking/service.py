@@ -19,6 +19,7 @@ from backend.audit.schemas import Subject
 from backend.auth import service as auth_service
 from backend.auth.schemas import Role, User
 from backend.booking import invitations, queries
+from backend.booking.cancelling import close_appointment
 from backend.booking.access import (
     STAFF,
     appointment_for_staff,
@@ -344,15 +345,8 @@ async def cancel(
                 TransitionRequest(action="cancel_booking"),
                 facts={"appointment_id": str(appointment.id), "starts_at": None},
             )
-        await queries.cancel_appointment(conn, appointment.id, by=user.id)
-        await queries.revoke_appointment_links(conn, appointment.id)
-        for p in await queries.list_participants(conn, [appointment.id]):
-            await queries.set_state(conn, p.id, "done")
-        cancelled = await reload(conn, appointment.id)
-        await invitations.tell_employee(conn, "cancelled", cancelled, settings=settings)
-        await invitations.tell_referrer(conn, "cancelled", cancelled)
-        await queries.insert_call_event(
-            conn, appointment.id, kind="cancelled", actor_id=user.id, detail={"reason": body.reason or ""}
+        cancelled = await close_appointment(
+            conn, user, appointment, settings=settings, reason=body.reason or ""
         )
         await audit_appointment(conn, user, "booking.appointment.cancel", cancelled)
         return await appointment_read(conn, cancelled, settings)

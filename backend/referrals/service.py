@@ -24,7 +24,7 @@ from backend.core.config import Settings
 from backend.core.listing import ListParams
 from backend.db import pubsub
 from backend.notify import service as notify
-from backend.referrals import attachments, disclosure, queries, transitions, validation
+from backend.referrals import attachments, disclosure, hooks, queries, transitions, validation
 from backend.referrals.errors import (
     AttachmentRejected,
     AttachmentTooLarge,
@@ -345,9 +345,10 @@ async def apply_transition(
         if refusal:
             raise ReferralStateConflict(f"Cannot {request.action}: {refusal}.")
         detail = request.model_dump(mode="json", exclude_none=True, exclude={"action"}) | (facts or {})
-        await _apply(
-            conn, user, referral, request.action, detail, rule.target or referral.status, role=user.role.value
-        )
+        target = rule.target or referral.status
+        await _apply(conn, user, referral, request.action, detail, target, role=user.role.value)
+        if target in transitions.TERMINAL:
+            await hooks.closed(conn, user, referral, request.action)
         await _notify_parties(conn, referral, request)
         updated = await _load(conn, user, referral_id, lock=False)
         await _audit(conn, user, f"referral.{request.action}", updated)
