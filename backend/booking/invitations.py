@@ -70,12 +70,13 @@ async def issue_link(
     return token, Invitation(participant_id=participant_id, url=join_url(settings), expires_at=expires_at)
 
 
-async def send_code(conn: asyncpg.Connection, appointment: AppointmentRow) -> None:
-    """An identity code for the join page, by SMS when a phone is known (else by e-mail)."""
+async def send_code(conn: asyncpg.Connection, appointment: AppointmentRow, settings: Settings) -> None:
+    """An identity code for the join page: by SMS when a mobile number is known and text messages
+    can be sent (``notify.can_text``), else by e-mail."""
     code = f"{secrets.randbelow(10**6):06d}"
     await queries.set_identity_code(conn, appointment.id, code_hash(appointment.id, code))
     text = f"Your code for your occupational health video appointment is {code[:3]} {code[3:]}."
-    phone = appointment.employee_phone
+    phone = appointment.employee_phone if notify.can_text(settings) else None
     await notify.enqueue(
         conn,
         recipient=phone or appointment.employee_email,

@@ -51,7 +51,7 @@ async def send_join_link(
     if appointment.kind != "video":
         return [], None
     token, invitation = await invitations.issue_link(conn, employee.id, appointment, settings)
-    await invitations.send_code(conn, appointment)
+    await invitations.send_code(conn, appointment, settings)
     return [invitation], invitations.join_url(settings, token)
 
 

@@ -19,7 +19,6 @@ from backend.audit.schemas import Subject
 from backend.auth import service as auth_service
 from backend.auth.schemas import Role, User
 from backend.booking import invitations, queries
-from backend.booking.cancelling import close_appointment
 from backend.booking.access import (
     STAFF,
     appointment_for_staff,
@@ -30,6 +29,7 @@ from backend.booking.access import (
     reload,
     require_staff,
 )
+from backend.booking.cancelling import close_appointment
 from backend.booking.errors import (
     AppointmentClosed,
     BookingConflict,

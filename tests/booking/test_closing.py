@@ -20,7 +20,8 @@ EMPLOYEE = "alex.example@employer.example"
 async def cancellations(conn: asyncpg.Connection, recipient: str) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(
-            "SELECT body, calendar_ics FROM outbox_message WHERE recipient = $1 AND kind LIKE 'booking.cancelled%'",
+            "SELECT body, calendar_ics FROM outbox_message"
+            " WHERE recipient = $1 AND kind LIKE 'booking.cancelled%'",
             recipient,
         )
     )
@@ -92,7 +93,8 @@ async def test_a_failure_while_cancelling_rolls_the_withdrawal_back(
         " RETURN NEW; END $$"
     )
     await conn.execute(
-        "CREATE TRIGGER refuse_cancel BEFORE UPDATE ON appointment FOR EACH ROW EXECUTE FUNCTION refuse_cancel()"
+        "CREATE TRIGGER refuse_cancel BEFORE UPDATE ON appointment"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_cancel()"
     )
     refused = await client.post(
         f"/api/v1/referrals/{referral['id']}/transitions", json={"action": "withdraw"}, headers=manager
@@ -114,7 +116,9 @@ async def test_withdrawing_a_referral_withdraws_its_open_offer(
     referral = await triaged_referral(client, world, nurse)
     clinic = await plan_clinic(client, nurse, start_in=timedelta(days=3))
     made = await client.post(
-        "/api/v1/booking/offers", json={"referral_id": referral["id"], "session_id": clinic["id"]}, headers=nurse
+        "/api/v1/booking/offers",
+        json={"referral_id": referral["id"], "session_id": clinic["id"]},
+        headers=nurse,
     )
     assert made.status_code == 201, made.text
     withdrawn = await client.post(
@@ -125,6 +129,8 @@ async def test_withdrawing_a_referral_withdraws_its_open_offer(
     [offer] = (await client.get("/api/v1/booking/offers/mine", headers=employee)).json()
     assert offer["status"] == "withdrawn"
     chosen = await client.post(
-        f"/api/v1/booking/offers/{offer['id']}/book", json={"slot_id": clinic["slots"][0]["id"]}, headers=employee
+        f"/api/v1/booking/offers/{offer['id']}/book",
+        json={"slot_id": clinic["slots"][0]["id"]},
+        headers=employee,
     )
     assert chosen.status_code == 409
