@@ -200,19 +200,30 @@ async def invite_guest(
     email: str | None,
     appointment: AppointmentRow,
     settings: Settings,
+    moved: bool = False,
 ) -> tuple[str, Invitation]:
+    """A fresh link for a guest (earlier ones stop working), e-mailed when an address is known;
+    ``moved``: the appointment they were invited to has a new time."""
     token, invitation = await issue_link(conn, participant_id, appointment, settings)
     url = join_url(settings, token)
+    at = f"{when(appointment.starts_at)} (UK time)"
+    lead = (
+        f"{name}, the video appointment with {appointment.clinician_name} you were invited to has moved "
+        f"to {at}. Your earlier link no longer works."
+        if moved
+        else f"{name}, you are invited to join a video appointment with {appointment.clinician_name} on {at}."
+    )
     if email:
         await notify.enqueue(
             conn,
             recipient=email,
-            subject="Invitation to an occupational health video appointment",
-            body=(
-                f"{name}, you are invited to join a video appointment with {appointment.clinician_name} on "
-                f"{when(appointment.starts_at)} (UK time).\nJoin here: {url}\nThis link works once."
+            subject=(
+                "Your occupational health video appointment has moved"
+                if moved
+                else "Invitation to an occupational health video appointment"
             ),
+            body=f"{lead}\nJoin here: {url}\nThis link works once.",
             provider_id=appointment.provider_id,
-            kind="booking.guest_invited",
+            kind="booking.guest_moved" if moved else "booking.guest_invited",
         )
     return url, invitation

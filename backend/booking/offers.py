@@ -318,6 +318,6 @@ async def reschedule_mine(
         target = await queries.lock_slot(conn, body.slot_id)
         if target is None or not _offers_slot(offer, target):
             raise SlotNotOffered("Choose one of the times offered to you.")
-        moved, _ = await move(conn, user, appointment, slot_id=body.slot_id, settings=settings)
+        moved, _, _ = await move(conn, user, appointment, slot_id=body.slot_id, settings=settings)
         await _audit(conn, user, "booking.appointment.reschedule_own", moved)
         return my_booking(moved, offer.id, settings)

@@ -49,7 +49,8 @@ JOIN app_user u ON u.id = s.clinician_id
 """
 _PARTICIPANT = """
 p.id, p.session_id, p.appointment_id, p.kind, p.user_id, p.display_name, p.guest_role, p.state, p.arrived_at,
-p.waiting_since, p.state_changed_at, p.connection_id, p.last_seen_at, p.gen, p.verdict, p.pass_expires_at
+p.waiting_since, p.state_changed_at, p.connection_id, p.last_seen_at, p.gen, p.verdict, p.pass_expires_at,
+p.email
 """
 _OFFER = """
 id, provider_id, organisation_id, employee_email, referral_id, enrolment_id, session_id, slot_ids, created_at,
@@ -155,8 +156,9 @@ INSERT INTO call_event (appointment_id, participant_id, actor_id, kind, detail) 
 
 # --- who may join: participants and their single-use links ---
 INSERT_PARTICIPANT = f"""
-INSERT INTO clinic_participant AS p (session_id, appointment_id, kind, user_id, display_name, guest_role)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_PARTICIPANT}
+INSERT INTO clinic_participant AS p (session_id, appointment_id, kind, user_id, display_name, guest_role,
+                                     email)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_PARTICIPANT}
 """
 LIST_PARTICIPANTS = f"""
 SELECT {_PARTICIPANT} FROM clinic_participant p WHERE p.appointment_id = ANY($1::uuid[])
@@ -375,7 +377,7 @@ async def insert_call_event(
 
 
 async def insert_participant(conn: asyncpg.Connection, **fields: Any) -> ParticipantRow:
-    """By name: session_id, appointment_id, kind, user_id, display_name, guest_role."""
+    """By name: session_id, appointment_id, kind, user_id, display_name, guest_role, email (guests)."""
     row = await conn.fetchrow(
         INSERT_PARTICIPANT,
         fields["session_id"],
@@ -384,6 +386,7 @@ async def insert_participant(conn: asyncpg.Connection, **fields: Any) -> Partici
         fields.get("user_id"),
         fields["display_name"],
         fields.get("guest_role"),
+        fields.get("email"),
     )
     found = _one(ParticipantRow, row)
     if found is None:

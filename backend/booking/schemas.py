@@ -116,6 +116,7 @@ class ParticipantRow(BaseModel):
     gen: int
     verdict: dict[str, Any] | None
     pass_expires_at: AwareDatetime | None
+    email: str | None = None  # a guest's, when they were invited by e-mail
 
 
 class LinkRow(BaseModel):
@@ -374,17 +375,22 @@ class Invitation(BaseModel):
     expires_at: AwareDatetime
 
 
-class BookingResult(BaseModel):
-    appointment: AppointmentRead
-    invitations: list[Invitation]
-
-
 class GuestInvitation(BaseModel):
     """The full single-use link, for the clinician to pass on (also e-mailed when an address is given)."""
 
     participant: ParticipantRead
     url: str
     expires_at: AwareDatetime
+
+
+class BookingResult(BaseModel):
+    appointment: AppointmentRead
+    invitations: list[Invitation]
+    guests: list[GuestInvitation] = Field(
+        default_factory=list,
+        description="Moved: each guest's new single-use link (e-mailed to those invited by e-mail; "
+        "pass it on to the others). Their earlier links no longer work.",
+    )
 
 
 class OfferedSlot(BaseModel):
