@@ -6,7 +6,6 @@ appointments (anything else is 404)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -34,8 +33,10 @@ from backend.booking.schemas import (
     OfferedSlot,
     OfferRead,
     OfferRow,
+    OfferStatus,
     SessionRow,
     SlotRow,
+    StaffOfferRead,
 )
 from backend.booking.service import (
     check_suits_recall,
@@ -48,6 +49,7 @@ from backend.booking.service import (
 )
 from backend.core.clock import utc_now
 from backend.core.config import Settings
+from backend.core.listing import ListParams, Page
 from backend.notify import service as notify
 from backend.referrals import service as referral_service
 from backend.referrals.transitions import Status
@@ -145,7 +147,7 @@ async def make_offer(
         return await offer_read(conn, offer)
 
 
-def _status(offer: OfferRow) -> Literal["open", "booked", "expired", "withdrawn"]:
+def _status(offer: OfferRow) -> OfferStatus:
     if offer.appointment_id is not None:
         return "booked"
     if offer.withdrawn_at is not None:
@@ -174,6 +176,38 @@ async def offer_read(conn: asyncpg.Connection, offer: OfferRow) -> OfferRead:
         appointment_id=offer.appointment_id,
         slots=[OfferedSlot(id=s.id, starts_at=s.starts_at, ends_at=s.ends_at) for s in slots],
     )
+
+
+async def list_offers(
+    conn: asyncpg.Connection,
+    user: User,
+    *,
+    page: ListParams,
+    status: OfferStatus | None,
+    referral_id: UUID | None,
+) -> Page[StaffOfferRead]:
+    """The offers this provider's staff have made, newest first by default; each read is audited
+    naming the employee it was made to."""
+    require_staff(user)
+    async with conn.transaction():
+        found, total = await queries.list_offers(
+            conn, user.organisation_id, page=page, status=status, referral_id=referral_id
+        )
+        await audit.record_each(
+            conn, user.actor(), "booking.offer.list", "booking_offer",
+            [(o.id, Subject(email=o.employee_email)) for o, _, _ in found],
+        )  # fmt: skip
+        items = [
+            StaffOfferRead(
+                **(await offer_read(conn, o)).model_dump(),
+                employee_email=o.employee_email,
+                employee_name=name,
+                employer_name=employer,
+                created_at=o.created_at,
+            )
+            for o, name, employer in found
+        ]
+    return Page[StaffOfferRead].of(items, total, page)
 
 
 async def my_offers(conn: asyncpg.Connection, user: User) -> list[OfferRead]:

@@ -23,6 +23,8 @@ from backend.booking.schemas import (
     SessionRow,
     SlotRow,
 )
+from backend.core.listing import ListParams
+from backend.db.sqlparams import SqlParams, like_pattern, order_by
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -206,6 +208,28 @@ WITHDRAW_OFFERS = """
 UPDATE booking_offer SET withdrawn_at = now()
 WHERE ((referral_id = $1) OR (enrolment_id = $2)) AND appointment_id IS NULL AND withdrawn_at IS NULL
 """
+# Offers as staff list them: status computed as the code models it (booked, withdrawn, expired, open).
+OFFER_STATUS = """
+CASE WHEN o.appointment_id IS NOT NULL THEN 'booked' WHEN o.withdrawn_at IS NOT NULL THEN 'withdrawn'
+     WHEN o.expires_at <= now() THEN 'expired' ELSE 'open' END
+"""
+LIST_OFFERS = """
+SELECT o.id, o.provider_id, o.organisation_id, o.employee_email, o.referral_id, o.enrolment_id, o.session_id,
+       o.slot_ids, o.created_at, o.expires_at, o.appointment_id, o.withdrawn_at,
+       coalesce(nullif(r.employee_name, ''), hp.full_name, '') AS employee_name, org.name AS employer_name,
+       count(*) OVER () AS total
+FROM booking_offer o JOIN organisation org ON org.id = o.organisation_id
+LEFT JOIN referral r ON r.id = o.referral_id
+LEFT JOIN hs_enrolment he ON he.id = o.enrolment_id LEFT JOIN hs_person hp ON hp.id = he.person_id
+"""
+LIST_OFFERS_PROVIDER = "o.provider_id = $1"
+FILTER_OFFER_STATUS = f"({OFFER_STATUS}) = {{}}"
+FILTER_OFFER_REFERRAL = "o.referral_id = {}::uuid"
+FILTER_OFFER_SEARCH = (
+    "o.employee_email ILIKE {0} ESCAPE '\\'"
+    " OR coalesce(r.employee_name, hp.full_name, '') ILIKE {0} ESCAPE '\\'"
+)
+OFFER_SORTS = {"created": ("o.created_at",), "expires": ("o.expires_at",)}
 # Planning choices: the provider's active clinicians and its client employers.
 CLINICIANS = """
 SELECT id, coalesce(nullif(full_name, ''), email) AS name FROM app_user
@@ -491,3 +515,30 @@ async def appointment_subjects(
     """Whom each appointment is about (account, e-mail): what audit rows of reads name."""
     rows = await conn.fetch(APPOINTMENT_SUBJECTS, appointment_ids) if appointment_ids else []
     return [(r["id"], r["employee_user_id"], r["employee_email"]) for r in rows]
+
+
+async def list_offers(
+    conn: asyncpg.Connection,
+    provider_id: UUID,
+    *,
+    page: ListParams,
+    status: str | None,
+    referral_id: UUID | None,
+) -> tuple[list[tuple[OfferRow, str, str]], int]:
+    """One page of a provider's offers (each with the employee's name and employer) and the total."""
+    sql = SqlParams(provider_id)
+    where = sql.where(LIST_OFFERS_PROVIDER)
+    if status is not None:
+        where.add(FILTER_OFFER_STATUS, status)
+    if referral_id is not None:
+        where.add(FILTER_OFFER_REFERRAL, referral_id)
+    if page.q:
+        where.add(FILTER_OFFER_SEARCH, like_pattern(page.q))
+    order = order_by(page.sort, descending=page.descending, columns=OFFER_SORTS, tiebreak="o.id")
+    cut = f"LIMIT {sql.add(page.limit)} OFFSET {sql.add(page.offset)}"
+    rows = await conn.fetch(f"{LIST_OFFERS} WHERE {where} {order} {cut}", *sql.values)
+    found = [(OfferRow.model_validate(dict(r)), r["employee_name"], r["employer_name"]) for r in rows]
+    if rows or page.offset == 0:
+        return found, int(rows[0]["total"]) if rows else 0
+    count = await conn.fetchval(f"SELECT count(*) FROM ({LIST_OFFERS} WHERE {where}) AS c", *sql.values[:-2])
+    return [], int(count)

@@ -22,11 +22,15 @@ from backend.booking.schemas import (
     OfferBook,
     OfferCreate,
     OfferRead,
+    OfferStatus,
     PlanningChoices,
     Reschedule,
     SessionCreate,
     SessionRead,
+    StaffOfferRead,
 )
+from backend.core import listing
+from backend.core.listing import ListParams, Page
 from backend.core.openapi import errors
 from backend.db.deps import Conn
 
@@ -167,6 +171,25 @@ async def make_offer(body: OfferCreate, user: Clinical, conn: Conn, settings: Ap
     """Offer an employee slots to choose from (one clinic's free slots, or a set of slots) for a
     referral awaiting booking or a surveillance recall; they are told by e-mail."""
     return await offers.make_offer(conn, user, body, settings)
+
+
+OfferList = Annotated[
+    ListParams, Depends(listing.query(sorts=("created", "expires"), default="-created", max_limit=100))
+]
+
+
+@router.get("/offers", response_model=Page[StaffOfferRead], responses=errors(401, 403, 422))
+async def list_offers(
+    page: OfferList,
+    user: Clinical,
+    conn: Conn,
+    status: Annotated[OfferStatus | None, Query(description="open, booked, expired or withdrawn")] = None,
+    referral_id: Annotated[UUID | None, Query(description="Only the offers for this referral")] = None,
+) -> Page[StaffOfferRead]:
+    """The offers of slots your provider has made (OH staff): to whom, for which referral or recall,
+    and whether each is open, booked, expired or withdrawn. Search (q) matches the employee's name or
+    e-mail address."""
+    return await offers.list_offers(conn, user, page=page, status=status, referral_id=referral_id)
 
 
 @router.get("/offers/mine", response_model=list[OfferRead], responses=errors(401, 403))

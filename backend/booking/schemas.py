@@ -399,6 +399,9 @@ class OfferedSlot(BaseModel):
     ends_at: AwareDatetime
 
 
+OfferStatus = Literal["open", "booked", "expired", "withdrawn"]
+
+
 class OfferRead(BaseModel):
     """An offer of slots, as OH staff and the employee it was made to see it."""
 
@@ -409,9 +412,18 @@ class OfferRead(BaseModel):
     clinician_name: str | None
     location: str | None
     expires_at: AwareDatetime
-    status: Literal["open", "booked", "expired", "withdrawn"]
+    status: OfferStatus
     appointment_id: UUID | None
     slots: list[OfferedSlot]
+
+
+class StaffOfferRead(OfferRead):
+    """An offer as OH staff list it: whom it was made to, when, and what came of it."""
+
+    employee_email: str
+    employee_name: str
+    employer_name: str
+    created_at: AwareDatetime
 
 
 class MyBooking(BaseModel):
