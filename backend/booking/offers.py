@@ -257,11 +257,11 @@ async def book_offer(
                 conn, user, recall, slot=slot, session=clinic, settings=settings
             )
         await queries.set_offer_booked(conn, offer.id, appointment.id)
-        await _audit(conn, user, "booking.offer.book", appointment)
+        await audit_own(conn, user, "booking.offer.book", appointment)
         return my_booking(appointment, offer.id, settings)
 
 
-async def _audit(conn: asyncpg.Connection, user: User, action: str, appointment: AppointmentRow) -> None:
+async def audit_own(conn: asyncpg.Connection, user: User, action: str, appointment: AppointmentRow) -> None:
     await audit.record(
         conn,
         user.actor(),
@@ -289,12 +289,15 @@ def my_booking(a: AppointmentRow, offer_id: UUID | None, settings: Settings) -> 
         join_url=f"{invitations.join_url(settings)}#appointment={a.id}" if a.kind == "video" else None,
         calendar_url=f"/api/v1/booking/appointments/{a.id}/calendar.ics",
         can_reschedule=a.status == "booked" and offer_id is not None and utc_now() < until,
+        can_cancel=a.status == "booked" and utc_now() < until,
         reschedule_until=until,
         offer_id=offer_id,
     )
 
 
-async def _mine(conn: asyncpg.Connection, user: User, appointment_id: UUID, *, lock: bool) -> AppointmentRow:
+async def own_appointment(
+    conn: asyncpg.Connection, user: User, appointment_id: UUID, *, lock: bool
+) -> AppointmentRow:
     require_employee(user)
     found = await queries.get_appointment(conn, appointment_id, lock=lock)
     if (
@@ -326,8 +329,8 @@ async def my_appointments(conn: asyncpg.Connection, user: User, settings: Settin
 async def my_calendar(conn: asyncpg.Connection, user: User, appointment_id: UUID) -> str:
     """The employee's calendar invitation for one of their appointments (to add it to a calendar)."""
     async with conn.transaction():
-        found = await _mine(conn, user, appointment_id, lock=False)
-        await _audit(conn, user, "booking.appointment.calendar", found)
+        found = await own_appointment(conn, user, appointment_id, lock=False)
+        await audit_own(conn, user, "booking.appointment.calendar", found)
     how = invitations.how_to_join(found, url=None)
     if found.status == "cancelled":
         return calendar.appointment_ics(found, method="CANCEL", how_to_join=how)
@@ -340,7 +343,7 @@ async def reschedule_mine(
     """The employee moves their own appointment to another slot of the same offer, while the notice
     rule allows (not later than ``booking_change_notice_hours`` before it)."""
     async with conn.transaction():
-        appointment = await _mine(conn, user, appointment_id, lock=True)
+        appointment = await own_appointment(conn, user, appointment_id, lock=True)
         offer = await queries.offer_for_appointment(conn, appointment.id)
         if offer is None:
             raise BookingConflict("Occupational health booked this appointment: ask them to move it.")
@@ -353,5 +356,5 @@ async def reschedule_mine(
         if target is None or not _offers_slot(offer, target):
             raise SlotNotOffered("Choose one of the times offered to you.")
         moved, _, _ = await move(conn, user, appointment, slot_id=body.slot_id, settings=settings)
-        await _audit(conn, user, "booking.appointment.reschedule_own", moved)
+        await audit_own(conn, user, "booking.appointment.reschedule_own", moved)
         return my_booking(moved, offer.id, settings)

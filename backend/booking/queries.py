@@ -204,6 +204,8 @@ ORDER BY created_at DESC LIMIT 50
 """
 OFFER_FOR_APPOINTMENT = f"SELECT {_OFFER} FROM booking_offer WHERE appointment_id = $1"
 SET_OFFER_BOOKED = "UPDATE booking_offer SET appointment_id = $2 WHERE id = $1"
+# Booking an offer withdrew it with the referral's other offers; cancelling that booking opens it again.
+REOPEN_OFFER = "UPDATE booking_offer SET appointment_id = NULL, withdrawn_at = NULL WHERE appointment_id = $1"
 WITHDRAW_OFFERS = """
 UPDATE booking_offer SET withdrawn_at = now()
 WHERE ((referral_id = $1) OR (enrolment_id = $2)) AND appointment_id IS NULL AND withdrawn_at IS NULL
@@ -482,6 +484,12 @@ async def offer_for_appointment(conn: asyncpg.Connection, appointment_id: UUID) 
 
 async def set_offer_booked(conn: asyncpg.Connection, offer_id: UUID, appointment_id: UUID) -> None:
     await conn.execute(SET_OFFER_BOOKED, offer_id, appointment_id)
+
+
+async def reopen_offer(conn: asyncpg.Connection, appointment_id: UUID) -> None:
+    """The appointment booked from an offer is cancelled: the offer's other times may be chosen again
+    (while it has not expired)."""
+    await conn.execute(REOPEN_OFFER, appointment_id)
 
 
 async def withdraw_offers(

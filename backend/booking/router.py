@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from backend.auth.deps import AppSettings, Clinical, require_role
 from backend.auth.schemas import Role, User
-from backend.booking import diary, offers, service
+from backend.booking import diary, mine, offers, service
 from backend.booking.schemas import (
     AppointmentRead,
     BookingCreate,
@@ -164,6 +164,20 @@ async def reschedule_mine(
 ) -> MyBooking:
     """Move your own appointment to another offered time, until the notice limit before it."""
     return await offers.reschedule_mine(conn, user, appointment_id, body, settings)
+
+
+@router.post(
+    "/appointments/{appointment_id}/mine/cancel",
+    response_model=MyBooking,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def cancel_mine(
+    appointment_id: UUID, body: Cancellation, user: Employee, conn: Conn, settings: AppSettings
+) -> MyBooking:
+    """Cancel your own appointment (employees), until the notice limit before it. If you chose it from
+    times offered to you, you may choose another of them; otherwise occupational health will contact
+    you. Your calendar entry is cancelled and the clinician is told."""
+    return await mine.cancel_mine(conn, user, appointment_id, body, settings)
 
 
 @router.post("/offers", status_code=201, response_model=OfferRead, responses=errors(401, 403, 404, 409, 422))

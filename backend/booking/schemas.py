@@ -444,6 +444,7 @@ class MyBooking(BaseModel):
     )
     calendar_url: str
     can_reschedule: bool
+    can_cancel: bool = Field(description="You may cancel it here (until reschedule_until)")
     reschedule_until: AwareDatetime
     offer_id: UUID | None
 
