@@ -64,6 +64,7 @@ async def test_employee_cancels_an_offered_booking_and_chooses_again(
         "SELECT body, calendar_ics FROM outbox_message WHERE recipient = $1 AND kind = 'booking.cancelled'",
         EMPLOYEE,
     )
+    assert told is not None
     assert "choose another time under 'My occupational health'" in told["body"]
     assert str(Calendar.from_ical(told["calendar_ics"])["METHOD"]) == "CANCEL"
     staff = await conn.fetchval(
@@ -80,6 +81,7 @@ async def test_employee_cancels_an_offered_booking_and_chooses_again(
     audited = await conn.fetchrow(
         "SELECT actor_id, subject_email FROM audit_event WHERE action = 'booking.appointment.cancel_own'"
     )
+    assert audited is not None
     assert (audited["actor_id"], audited["subject_email"]) == (world.users["employee"].id, EMPLOYEE)
 
     [again] = (await client.get("/api/v1/booking/offers/mine", headers=employee)).json()
