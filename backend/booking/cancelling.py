@@ -1,7 +1,8 @@
 """Cancelling an appointment, whoever asks: booking staff, the employee themselves, or the referral
 closing (withdrawn, declined, closed) while it is booked. The slot is free again, every join link
-stops working, everyone's place is closed, and the employee and referrer get a calendar
-cancellation. No transactions here: the callers own them (the referral's own, for a closing).
+stops working, everyone's place is closed, the employee and referrer get a calendar cancellation
+and guests invited by e-mail are told. No transactions here: the callers own them (the referral's
+own, for a closing).
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ async def close_appointment(
     """In the caller's transaction: a booked appointment (locked by the caller) cancelled."""
     await queries.cancel_appointment(conn, appointment.id, by=user.id)
     await queries.revoke_appointment_links(conn, appointment.id)
-    for p in await queries.list_participants(conn, [appointment.id]):
-        await queries.set_state(conn, p.id, "done")
     cancelled = await reload(conn, appointment.id)
+    for p in await queries.list_participants(conn, [appointment.id]):
+        if p.kind == "guest" and p.email and p.state not in ("done", "dna"):
+            await invitations.tell_guest_cancelled(conn, cancelled, name=p.display_name, email=p.email)
+        await queries.set_state(conn, p.id, "done")
     await invitations.tell_employee(conn, "cancelled", cancelled, settings=settings, why=why)
     await invitations.tell_referrer(conn, "cancelled", cancelled)
     await queries.insert_call_event(

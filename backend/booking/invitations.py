@@ -192,6 +192,24 @@ async def tell_referrer_dna(conn: asyncpg.Connection, appointment: AppointmentRo
     )
 
 
+async def tell_guest_cancelled(
+    conn: asyncpg.Connection, appointment: AppointmentRow, *, name: str, email: str
+) -> None:
+    """A guest invited by e-mail hears that the appointment will not take place (their link is dead)."""
+    await notify.enqueue(
+        conn,
+        recipient=email,
+        subject="An occupational health video appointment is cancelled",
+        body=(
+            f"{name}, the video appointment with {appointment.clinician_name} on "
+            f"{when(appointment.starts_at)} (UK time) you were invited to is cancelled. "
+            "Your link no longer works."
+        ),
+        provider_id=appointment.provider_id,
+        kind="booking.guest_cancelled",
+    )
+
+
 async def invite_guest(
     conn: asyncpg.Connection,
     participant_id: UUID,

@@ -1,5 +1,6 @@
 """Moving an appointment re-sends its guests' links: an interpreter invited by e-mail gets a new
-link and the new time; one without an address has a new link returned to staff; old links die."""
+link and the new time; one without an address has a new link returned to staff; old links die.
+Cancelling it tells the guests invited by e-mail."""
 
 from __future__ import annotations
 
@@ -68,3 +69,15 @@ async def test_reschedule_reissues_and_resends_guest_links(
         works = await client.post("/api/v1/clinics/join/preview", json={"token": fresh})
         assert works.status_code == 200, works.text
         assert works.json()["starts_at"] == later["starts_at"]
+
+    cancelled = await client.post(
+        f"/api/v1/booking/appointments/{appointment['id']}/cancel", json={}, headers=nurse
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    told = await conn.fetchval(
+        "SELECT body FROM outbox_message WHERE recipient = $1 AND kind = 'booking.guest_cancelled'",
+        INTERPRETER,
+    )
+    assert "is cancelled. Your link no longer works." in told
+    gone = await client.post("/api/v1/clinics/join/preview", json={"token": interpreter_new})
+    assert gone.status_code in (404, 409), gone.text
