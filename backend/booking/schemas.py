@@ -447,4 +447,3 @@ class MyBooking(BaseModel):
     can_cancel: bool = Field(description="You may cancel it here (until reschedule_until)")
     reschedule_until: AwareDatetime
     offer_id: UUID | None
-
