@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from backend.accounts.router import router as accounts_router
 from backend.auth.router import router as auth_router
+from backend.booking import cancelling as booking_cancelling
 from backend.booking.router import router as booking_router
 from backend.clinics import runtime as clinics_runtime
 from backend.clinics.router import router as clinics_router
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    booking_cancelling.register(settings)  # a referral that closes cancels its appointment
     handlers.install(app)
     upload_limit = settings.attachment_max_bytes + 64 * 1024
     app.add_middleware(JsonTextMiddleware)  # inside the body limit: reads only what it let through

@@ -70,12 +70,13 @@ async def issue_link(
     return token, Invitation(participant_id=participant_id, url=join_url(settings), expires_at=expires_at)
 
 
-async def send_code(conn: asyncpg.Connection, appointment: AppointmentRow) -> None:
-    """An identity code for the join page, by SMS when a phone is known (else by e-mail)."""
+async def send_code(conn: asyncpg.Connection, appointment: AppointmentRow, settings: Settings) -> None:
+    """An identity code for the join page: by SMS when a mobile number is known and text messages
+    can be sent (``notify.can_text``), else by e-mail."""
     code = f"{secrets.randbelow(10**6):06d}"
     await queries.set_identity_code(conn, appointment.id, code_hash(appointment.id, code))
     text = f"Your code for your occupational health video appointment is {code[:3]} {code[3:]}."
-    phone = appointment.employee_phone
+    phone = appointment.employee_phone if notify.can_text(settings) else None
     await notify.enqueue(
         conn,
         recipient=phone or appointment.employee_email,
@@ -94,12 +95,18 @@ _SUBJECTS = {
 }
 
 
-def _employee_text(event: Event, appointment: AppointmentRow, *, url: str | None, settings: Settings) -> str:
+REBOOK = "We will contact you to arrange another."
+REFERRAL_CLOSED = "The referral has closed, so you do not need to attend."
+
+
+def _employee_text(
+    event: Event, appointment: AppointmentRow, *, url: str | None, settings: Settings, why: str
+) -> str:
     at = f"{when(appointment.starts_at)} (UK time), {KIND_WORDS[appointment.kind]}"
     if event == "cancelled":
         return (
-            f"Your occupational health appointment on {at} has been cancelled. "
-            "We will contact you to arrange another; the calendar entry is removed."
+            f"Your occupational health appointment on {at} has been cancelled. {why} "
+            "The calendar entry is removed."
         )
     lead = "is now on" if event == "rescheduled" else "is on"
     text = (
@@ -122,7 +129,9 @@ async def tell_employee(
     *,
     settings: Settings,
     url: str | None = None,
+    why: str = REBOOK,
 ) -> None:
+    """``why``: for a cancellation, what happens next (rebooking, or the referral has closed)."""
     ics = calendar.appointment_ics(
         appointment,
         method="CANCEL" if event == "cancelled" else "REQUEST",
@@ -132,7 +141,7 @@ async def tell_employee(
         conn,
         recipient=appointment.employee_email,
         subject=_SUBJECTS[event],
-        body=_employee_text(event, appointment, url=url, settings=settings),
+        body=_employee_text(event, appointment, url=url, settings=settings, why=why),
         provider_id=appointment.provider_id,
         kind=f"booking.{event}",
         calendar_ics=ics,
@@ -183,6 +192,24 @@ async def tell_referrer_dna(conn: asyncpg.Connection, appointment: AppointmentRo
     )
 
 
+async def tell_guest_cancelled(
+    conn: asyncpg.Connection, appointment: AppointmentRow, *, name: str, email: str
+) -> None:
+    """A guest invited by e-mail hears that the appointment will not take place (their link is dead)."""
+    await notify.enqueue(
+        conn,
+        recipient=email,
+        subject="An occupational health video appointment is cancelled",
+        body=(
+            f"{name}, the video appointment with {appointment.clinician_name} on "
+            f"{when(appointment.starts_at)} (UK time) you were invited to is cancelled. "
+            "Your link no longer works."
+        ),
+        provider_id=appointment.provider_id,
+        kind="booking.guest_cancelled",
+    )
+
+
 async def invite_guest(
     conn: asyncpg.Connection,
     participant_id: UUID,
@@ -191,19 +218,30 @@ async def invite_guest(
     email: str | None,
     appointment: AppointmentRow,
     settings: Settings,
+    moved: bool = False,
 ) -> tuple[str, Invitation]:
+    """A fresh link for a guest (earlier ones stop working), e-mailed when an address is known;
+    ``moved``: the appointment they were invited to has a new time."""
     token, invitation = await issue_link(conn, participant_id, appointment, settings)
     url = join_url(settings, token)
+    at = f"{when(appointment.starts_at)} (UK time)"
+    lead = (
+        f"{name}, the video appointment with {appointment.clinician_name} you were invited to has moved "
+        f"to {at}. Your earlier link no longer works."
+        if moved
+        else f"{name}, you are invited to join a video appointment with {appointment.clinician_name} on {at}."
+    )
     if email:
         await notify.enqueue(
             conn,
             recipient=email,
-            subject="Invitation to an occupational health video appointment",
-            body=(
-                f"{name}, you are invited to join a video appointment with {appointment.clinician_name} on "
-                f"{when(appointment.starts_at)} (UK time).\nJoin here: {url}\nThis link works once."
+            subject=(
+                "Your occupational health video appointment has moved"
+                if moved
+                else "Invitation to an occupational health video appointment"
             ),
+            body=f"{lead}\nJoin here: {url}\nThis link works once.",
             provider_id=appointment.provider_id,
-            kind="booking.guest_invited",
+            kind="booking.guest_moved" if moved else "booking.guest_invited",
         )
     return url, invitation

@@ -6,7 +6,6 @@ appointments (anything else is 404)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -34,8 +33,10 @@ from backend.booking.schemas import (
     OfferedSlot,
     OfferRead,
     OfferRow,
+    OfferStatus,
     SessionRow,
     SlotRow,
+    StaffOfferRead,
 )
 from backend.booking.service import (
     check_suits_recall,
@@ -48,6 +49,7 @@ from backend.booking.service import (
 )
 from backend.core.clock import utc_now
 from backend.core.config import Settings
+from backend.core.listing import ListParams, Page
 from backend.notify import service as notify
 from backend.referrals import service as referral_service
 from backend.referrals.transitions import Status
@@ -145,7 +147,7 @@ async def make_offer(
         return await offer_read(conn, offer)
 
 
-def _status(offer: OfferRow) -> Literal["open", "booked", "expired", "withdrawn"]:
+def _status(offer: OfferRow) -> OfferStatus:
     if offer.appointment_id is not None:
         return "booked"
     if offer.withdrawn_at is not None:
@@ -174,6 +176,38 @@ async def offer_read(conn: asyncpg.Connection, offer: OfferRow) -> OfferRead:
         appointment_id=offer.appointment_id,
         slots=[OfferedSlot(id=s.id, starts_at=s.starts_at, ends_at=s.ends_at) for s in slots],
     )
+
+
+async def list_offers(
+    conn: asyncpg.Connection,
+    user: User,
+    *,
+    page: ListParams,
+    status: OfferStatus | None,
+    referral_id: UUID | None,
+) -> Page[StaffOfferRead]:
+    """The offers this provider's staff have made, newest first by default; each read is audited
+    naming the employee it was made to."""
+    require_staff(user)
+    async with conn.transaction():
+        found, total = await queries.list_offers(
+            conn, user.organisation_id, page=page, status=status, referral_id=referral_id
+        )
+        await audit.record_each(
+            conn, user.actor(), "booking.offer.list", "booking_offer",
+            [(o.id, Subject(email=o.employee_email)) for o, _, _ in found],
+        )  # fmt: skip
+        items = [
+            StaffOfferRead(
+                **(await offer_read(conn, o)).model_dump(),
+                employee_email=o.employee_email,
+                employee_name=name,
+                employer_name=employer,
+                created_at=o.created_at,
+            )
+            for o, name, employer in found
+        ]
+    return Page[StaffOfferRead].of(items, total, page)
 
 
 async def my_offers(conn: asyncpg.Connection, user: User) -> list[OfferRead]:
@@ -223,11 +257,11 @@ async def book_offer(
                 conn, user, recall, slot=slot, session=clinic, settings=settings
             )
         await queries.set_offer_booked(conn, offer.id, appointment.id)
-        await _audit(conn, user, "booking.offer.book", appointment)
+        await audit_own(conn, user, "booking.offer.book", appointment)
         return my_booking(appointment, offer.id, settings)
 
 
-async def _audit(conn: asyncpg.Connection, user: User, action: str, appointment: AppointmentRow) -> None:
+async def audit_own(conn: asyncpg.Connection, user: User, action: str, appointment: AppointmentRow) -> None:
     await audit.record(
         conn,
         user.actor(),
@@ -255,12 +289,15 @@ def my_booking(a: AppointmentRow, offer_id: UUID | None, settings: Settings) -> 
         join_url=f"{invitations.join_url(settings)}#appointment={a.id}" if a.kind == "video" else None,
         calendar_url=f"/api/v1/booking/appointments/{a.id}/calendar.ics",
         can_reschedule=a.status == "booked" and offer_id is not None and utc_now() < until,
+        can_cancel=a.status == "booked" and utc_now() < until,
         reschedule_until=until,
         offer_id=offer_id,
     )
 
 
-async def _mine(conn: asyncpg.Connection, user: User, appointment_id: UUID, *, lock: bool) -> AppointmentRow:
+async def own_appointment(
+    conn: asyncpg.Connection, user: User, appointment_id: UUID, *, lock: bool
+) -> AppointmentRow:
     require_employee(user)
     found = await queries.get_appointment(conn, appointment_id, lock=lock)
     if (
@@ -292,8 +329,8 @@ async def my_appointments(conn: asyncpg.Connection, user: User, settings: Settin
 async def my_calendar(conn: asyncpg.Connection, user: User, appointment_id: UUID) -> str:
     """The employee's calendar invitation for one of their appointments (to add it to a calendar)."""
     async with conn.transaction():
-        found = await _mine(conn, user, appointment_id, lock=False)
-        await _audit(conn, user, "booking.appointment.calendar", found)
+        found = await own_appointment(conn, user, appointment_id, lock=False)
+        await audit_own(conn, user, "booking.appointment.calendar", found)
     how = invitations.how_to_join(found, url=None)
     if found.status == "cancelled":
         return calendar.appointment_ics(found, method="CANCEL", how_to_join=how)
@@ -306,7 +343,7 @@ async def reschedule_mine(
     """The employee moves their own appointment to another slot of the same offer, while the notice
     rule allows (not later than ``booking_change_notice_hours`` before it)."""
     async with conn.transaction():
-        appointment = await _mine(conn, user, appointment_id, lock=True)
+        appointment = await own_appointment(conn, user, appointment_id, lock=True)
         offer = await queries.offer_for_appointment(conn, appointment.id)
         if offer is None:
             raise BookingConflict("Occupational health booked this appointment: ask them to move it.")
@@ -318,6 +355,6 @@ async def reschedule_mine(
         target = await queries.lock_slot(conn, body.slot_id)
         if target is None or not _offers_slot(offer, target):
             raise SlotNotOffered("Choose one of the times offered to you.")
-        moved, _ = await move(conn, user, appointment, slot_id=body.slot_id, settings=settings)
-        await _audit(conn, user, "booking.appointment.reschedule_own", moved)
+        moved, _, _ = await move(conn, user, appointment, slot_id=body.slot_id, settings=settings)
+        await audit_own(conn, user, "booking.appointment.reschedule_own", moved)
         return my_booking(moved, offer.id, settings)

@@ -51,7 +51,7 @@ async def send_join_link(
     if appointment.kind != "video":
         return [], None
     token, invitation = await invitations.issue_link(conn, employee.id, appointment, settings)
-    await invitations.send_code(conn, appointment)
+    await invitations.send_code(conn, appointment, settings)
     return [invitation], invitations.join_url(settings, token)
 
 
@@ -93,6 +93,7 @@ async def add_guest(
         kind="guest",
         display_name=body.name.strip(),
         guest_role=body.role,
+        email=body.email,
     )
     url, invitation = await invitations.invite_guest(
         conn, guest.id, name=guest.display_name, email=body.email, appointment=appointment, settings=settings
@@ -108,6 +109,29 @@ async def add_guest(
     return GuestInvitation(
         participant=participant_read(guest), url=url, expires_at=invitation.expires_at
     ), invitation
+
+
+async def reinvite_guests(
+    conn: asyncpg.Connection, user: User, appointment: AppointmentRow, settings: Settings
+) -> list[GuestInvitation]:
+    """The appointment moved: each guest still expected gets a new link (e-mailed when they were
+    invited by e-mail); their earlier links stop working."""
+    found: list[GuestInvitation] = []
+    for guest in await queries.list_participants(conn, [appointment.id]):
+        if guest.kind != "guest" or guest.state in ("done", "dna"):
+            continue
+        url, invitation = await invitations.invite_guest(
+            conn, guest.id, name=guest.display_name, email=guest.email, appointment=appointment,
+            settings=settings, moved=True,
+        )  # fmt: skip
+        await queries.insert_call_event(
+            conn, appointment.id, kind="invited", actor_id=user.id, participant_id=guest.id,
+            detail={"resent": True, "emailed": guest.email is not None},
+        )  # fmt: skip
+        found.append(
+            GuestInvitation(participant=participant_read(guest), url=url, expires_at=invitation.expires_at)
+        )
+    return found
 
 
 async def invite_guest(

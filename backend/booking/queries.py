@@ -23,6 +23,8 @@ from backend.booking.schemas import (
     SessionRow,
     SlotRow,
 )
+from backend.core.listing import ListParams
+from backend.db.sqlparams import SqlParams, like_pattern, order_by
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,7 +51,8 @@ JOIN app_user u ON u.id = s.clinician_id
 """
 _PARTICIPANT = """
 p.id, p.session_id, p.appointment_id, p.kind, p.user_id, p.display_name, p.guest_role, p.state, p.arrived_at,
-p.waiting_since, p.state_changed_at, p.connection_id, p.last_seen_at, p.gen, p.verdict, p.pass_expires_at
+p.waiting_since, p.state_changed_at, p.connection_id, p.last_seen_at, p.gen, p.verdict, p.pass_expires_at,
+p.email
 """
 _OFFER = """
 id, provider_id, organisation_id, employee_email, referral_id, enrolment_id, session_id, slot_ids, created_at,
@@ -121,6 +124,10 @@ SELECT {_APPOINTMENT} {_APPOINTMENT_FROM}
 WHERE (a.employee_user_id = $1 OR a.employee_email = $2) AND a.organisation_id = $3
 ORDER BY sl.starts_at DESC LIMIT 100
 """
+BOOKED_FOR_REFERRAL = f"""
+SELECT {_APPOINTMENT} {_APPOINTMENT_FROM} WHERE a.referral_id = $1 AND a.status = 'booked'
+ORDER BY sl.starts_at FOR UPDATE OF a
+"""
 MOVE_APPOINTMENT = """
 UPDATE appointment SET slot_id = $2, session_id = $3, sequence = sequence + 1, rescheduled_at = now(),
                        reminder_sent_at = NULL, identity_code_hash = NULL
@@ -151,8 +158,9 @@ INSERT INTO call_event (appointment_id, participant_id, actor_id, kind, detail) 
 
 # --- who may join: participants and their single-use links ---
 INSERT_PARTICIPANT = f"""
-INSERT INTO clinic_participant AS p (session_id, appointment_id, kind, user_id, display_name, guest_role)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_PARTICIPANT}
+INSERT INTO clinic_participant AS p (session_id, appointment_id, kind, user_id, display_name, guest_role,
+                                     email)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_PARTICIPANT}
 """
 LIST_PARTICIPANTS = f"""
 SELECT {_PARTICIPANT} FROM clinic_participant p WHERE p.appointment_id = ANY($1::uuid[])
@@ -196,10 +204,34 @@ ORDER BY created_at DESC LIMIT 50
 """
 OFFER_FOR_APPOINTMENT = f"SELECT {_OFFER} FROM booking_offer WHERE appointment_id = $1"
 SET_OFFER_BOOKED = "UPDATE booking_offer SET appointment_id = $2 WHERE id = $1"
+# Booking an offer withdrew it with the referral's other offers; cancelling that booking opens it again.
+REOPEN_OFFER = "UPDATE booking_offer SET appointment_id = NULL, withdrawn_at = NULL WHERE appointment_id = $1"
 WITHDRAW_OFFERS = """
 UPDATE booking_offer SET withdrawn_at = now()
 WHERE ((referral_id = $1) OR (enrolment_id = $2)) AND appointment_id IS NULL AND withdrawn_at IS NULL
 """
+# Offers as staff list them: status computed as the code models it (booked, withdrawn, expired, open).
+OFFER_STATUS = """
+CASE WHEN o.appointment_id IS NOT NULL THEN 'booked' WHEN o.withdrawn_at IS NOT NULL THEN 'withdrawn'
+     WHEN o.expires_at <= now() THEN 'expired' ELSE 'open' END
+"""
+LIST_OFFERS = """
+SELECT o.id, o.provider_id, o.organisation_id, o.employee_email, o.referral_id, o.enrolment_id, o.session_id,
+       o.slot_ids, o.created_at, o.expires_at, o.appointment_id, o.withdrawn_at,
+       coalesce(nullif(r.employee_name, ''), hp.full_name, '') AS employee_name, org.name AS employer_name,
+       count(*) OVER () AS total
+FROM booking_offer o JOIN organisation org ON org.id = o.organisation_id
+LEFT JOIN referral r ON r.id = o.referral_id
+LEFT JOIN hs_enrolment he ON he.id = o.enrolment_id LEFT JOIN hs_person hp ON hp.id = he.person_id
+"""
+LIST_OFFERS_PROVIDER = "o.provider_id = $1"
+FILTER_OFFER_STATUS = f"({OFFER_STATUS}) = {{}}"
+FILTER_OFFER_REFERRAL = "o.referral_id = {}::uuid"
+FILTER_OFFER_SEARCH = (
+    "o.employee_email ILIKE {0} ESCAPE '\\'"
+    " OR coalesce(r.employee_name, hp.full_name, '') ILIKE {0} ESCAPE '\\'"
+)
+OFFER_SORTS = {"created": ("o.created_at",), "expires": ("o.expires_at",)}
 # Planning choices: the provider's active clinicians and its client employers.
 CLINICIANS = """
 SELECT id, coalesce(nullif(full_name, ''), email) AS name FROM app_user
@@ -319,6 +351,11 @@ async def employee_appointments(
     return _all(AppointmentRow, await conn.fetch(EMPLOYEE_APPOINTMENTS, user_id, email, organisation_id))
 
 
+async def booked_for_referral(conn: asyncpg.Connection, referral_id: UUID) -> list[AppointmentRow]:
+    """The referral's appointments still to be held (locked)."""
+    return _all(AppointmentRow, await conn.fetch(BOOKED_FOR_REFERRAL, referral_id))
+
+
 async def move_appointment(conn: asyncpg.Connection, appointment_id: UUID, *, slot: SlotRow) -> None:
     await conn.execute(MOVE_APPOINTMENT, appointment_id, slot.id, slot.session_id)
     await conn.execute(MOVE_PARTICIPANTS, appointment_id, slot.session_id)
@@ -366,7 +403,7 @@ async def insert_call_event(
 
 
 async def insert_participant(conn: asyncpg.Connection, **fields: Any) -> ParticipantRow:
-    """By name: session_id, appointment_id, kind, user_id, display_name, guest_role."""
+    """By name: session_id, appointment_id, kind, user_id, display_name, guest_role, email (guests)."""
     row = await conn.fetchrow(
         INSERT_PARTICIPANT,
         fields["session_id"],
@@ -375,6 +412,7 @@ async def insert_participant(conn: asyncpg.Connection, **fields: Any) -> Partici
         fields.get("user_id"),
         fields["display_name"],
         fields.get("guest_role"),
+        fields.get("email"),
     )
     found = _one(ParticipantRow, row)
     if found is None:
@@ -448,6 +486,12 @@ async def set_offer_booked(conn: asyncpg.Connection, offer_id: UUID, appointment
     await conn.execute(SET_OFFER_BOOKED, offer_id, appointment_id)
 
 
+async def reopen_offer(conn: asyncpg.Connection, appointment_id: UUID) -> None:
+    """The appointment booked from an offer is cancelled: the offer's other times may be chosen again
+    (while it has not expired)."""
+    await conn.execute(REOPEN_OFFER, appointment_id)
+
+
 async def withdraw_offers(
     conn: asyncpg.Connection, *, referral_id: UUID | None, enrolment_id: UUID | None
 ) -> None:
@@ -479,3 +523,30 @@ async def appointment_subjects(
     """Whom each appointment is about (account, e-mail): what audit rows of reads name."""
     rows = await conn.fetch(APPOINTMENT_SUBJECTS, appointment_ids) if appointment_ids else []
     return [(r["id"], r["employee_user_id"], r["employee_email"]) for r in rows]
+
+
+async def list_offers(
+    conn: asyncpg.Connection,
+    provider_id: UUID,
+    *,
+    page: ListParams,
+    status: str | None,
+    referral_id: UUID | None,
+) -> tuple[list[tuple[OfferRow, str, str]], int]:
+    """One page of a provider's offers (each with the employee's name and employer) and the total."""
+    sql = SqlParams(provider_id)
+    where = sql.where(LIST_OFFERS_PROVIDER)
+    if status is not None:
+        where.add(FILTER_OFFER_STATUS, status)
+    if referral_id is not None:
+        where.add(FILTER_OFFER_REFERRAL, referral_id)
+    if page.q:
+        where.add(FILTER_OFFER_SEARCH, like_pattern(page.q))
+    order = order_by(page.sort, descending=page.descending, columns=OFFER_SORTS, tiebreak="o.id")
+    cut = f"LIMIT {sql.add(page.limit)} OFFSET {sql.add(page.offset)}"
+    rows = await conn.fetch(f"{LIST_OFFERS} WHERE {where} {order} {cut}", *sql.values)
+    found = [(OfferRow.model_validate(dict(r)), r["employee_name"], r["employer_name"]) for r in rows]
+    if rows or page.offset == 0:
+        return found, int(rows[0]["total"]) if rows else 0
+    count = await conn.fetchval(f"SELECT count(*) FROM ({LIST_OFFERS} WHERE {where}) AS c", *sql.values[:-2])
+    return [], int(count)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from backend.auth.deps import AppSettings, Clinical, require_role
 from backend.auth.schemas import Role, User
-from backend.booking import diary, offers, service
+from backend.booking import diary, mine, offers, service
 from backend.booking.schemas import (
     AppointmentRead,
     BookingCreate,
@@ -22,11 +22,15 @@ from backend.booking.schemas import (
     OfferBook,
     OfferCreate,
     OfferRead,
+    OfferStatus,
     PlanningChoices,
     Reschedule,
     SessionCreate,
     SessionRead,
+    StaffOfferRead,
 )
+from backend.core import listing
+from backend.core.listing import ListParams, Page
 from backend.core.openapi import errors
 from backend.db.deps import Conn
 
@@ -162,11 +166,44 @@ async def reschedule_mine(
     return await offers.reschedule_mine(conn, user, appointment_id, body, settings)
 
 
+@router.post(
+    "/appointments/{appointment_id}/mine/cancel",
+    response_model=MyBooking,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def cancel_mine(
+    appointment_id: UUID, body: Cancellation, user: Employee, conn: Conn, settings: AppSettings
+) -> MyBooking:
+    """Cancel your own appointment (employees), until the notice limit before it. If you chose it from
+    times offered to you, you may choose another of them; otherwise occupational health will contact
+    you. Your calendar entry is cancelled and the clinician is told."""
+    return await mine.cancel_mine(conn, user, appointment_id, body, settings)
+
+
 @router.post("/offers", status_code=201, response_model=OfferRead, responses=errors(401, 403, 404, 409, 422))
 async def make_offer(body: OfferCreate, user: Clinical, conn: Conn, settings: AppSettings) -> OfferRead:
     """Offer an employee slots to choose from (one clinic's free slots, or a set of slots) for a
     referral awaiting booking or a surveillance recall; they are told by e-mail."""
     return await offers.make_offer(conn, user, body, settings)
+
+
+OfferList = Annotated[
+    ListParams, Depends(listing.query(sorts=("created", "expires"), default="-created", max_limit=100))
+]
+
+
+@router.get("/offers", response_model=Page[StaffOfferRead], responses=errors(401, 403, 422))
+async def list_offers(
+    page: OfferList,
+    user: Clinical,
+    conn: Conn,
+    status: Annotated[OfferStatus | None, Query(description="open, booked, expired or withdrawn")] = None,
+    referral_id: Annotated[UUID | None, Query(description="Only the offers for this referral")] = None,
+) -> Page[StaffOfferRead]:
+    """The offers of slots your provider has made (OH staff): to whom, for which referral or recall,
+    and whether each is open, booked, expired or withdrawn. Search (q) matches the employee's name or
+    e-mail address."""
+    return await offers.list_offers(conn, user, page=page, status=status, referral_id=referral_id)
 
 
 @router.get("/offers/mine", response_model=list[OfferRead], responses=errors(401, 403))

@@ -116,6 +116,7 @@ class ParticipantRow(BaseModel):
     gen: int
     verdict: dict[str, Any] | None
     pass_expires_at: AwareDatetime | None
+    email: str | None = None  # a guest's, when they were invited by e-mail
 
 
 class LinkRow(BaseModel):
@@ -374,11 +375,6 @@ class Invitation(BaseModel):
     expires_at: AwareDatetime
 
 
-class BookingResult(BaseModel):
-    appointment: AppointmentRead
-    invitations: list[Invitation]
-
-
 class GuestInvitation(BaseModel):
     """The full single-use link, for the clinician to pass on (also e-mailed when an address is given)."""
 
@@ -387,10 +383,23 @@ class GuestInvitation(BaseModel):
     expires_at: AwareDatetime
 
 
+class BookingResult(BaseModel):
+    appointment: AppointmentRead
+    invitations: list[Invitation]
+    guests: list[GuestInvitation] = Field(
+        default_factory=list,
+        description="Moved: each guest's new single-use link (e-mailed to those invited by e-mail; "
+        "pass it on to the others). Their earlier links no longer work.",
+    )
+
+
 class OfferedSlot(BaseModel):
     id: UUID
     starts_at: AwareDatetime
     ends_at: AwareDatetime
+
+
+OfferStatus = Literal["open", "booked", "expired", "withdrawn"]
 
 
 class OfferRead(BaseModel):
@@ -403,9 +412,18 @@ class OfferRead(BaseModel):
     clinician_name: str | None
     location: str | None
     expires_at: AwareDatetime
-    status: Literal["open", "booked", "expired", "withdrawn"]
+    status: OfferStatus
     appointment_id: UUID | None
     slots: list[OfferedSlot]
+
+
+class StaffOfferRead(OfferRead):
+    """An offer as OH staff list it: whom it was made to, when, and what came of it."""
+
+    employee_email: str
+    employee_name: str
+    employer_name: str
+    created_at: AwareDatetime
 
 
 class MyBooking(BaseModel):
@@ -426,6 +444,6 @@ class MyBooking(BaseModel):
     )
     calendar_url: str
     can_reschedule: bool
+    can_cancel: bool = Field(description="You may cancel it here (until reschedule_until)")
     reschedule_until: AwareDatetime
     offer_id: UUID | None
-

@@ -29,6 +29,7 @@ from backend.booking.access import (
     reload,
     require_staff,
 )
+from backend.booking.cancelling import close_appointment
 from backend.booking.errors import (
     AppointmentClosed,
     BookingConflict,
@@ -45,6 +46,7 @@ from backend.booking.people import (
     invite_guest,
     mark_dna,
     open_join_link,
+    reinvite_guests,
     resend_invitation,
     send_join_link,
     spend_link,
@@ -56,6 +58,7 @@ from backend.booking.schemas import (
     BookingCreate,
     BookingResult,
     Cancellation,
+    GuestInvitation,
     Invitation,
     RecallRow,
     Reschedule,
@@ -279,9 +282,10 @@ async def book(
 
 async def move(
     conn: asyncpg.Connection, user: User, appointment: AppointmentRow, *, slot_id: UUID, settings: Settings
-) -> tuple[AppointmentRow, list[Invitation]]:
+) -> tuple[AppointmentRow, list[Invitation], list[GuestInvitation]]:
     """In the caller's transaction: the appointment moved to a free slot, old links revoked, new ones
-    sent, the calendar invitation updated (SEQUENCE + 1), the referral's booked time changed."""
+    sent (to the employee and every guest), the calendar invitation updated (SEQUENCE + 1), the
+    referral's booked time changed."""
     if appointment.status != "booked":
         raise AppointmentClosed("Only a booked appointment that has not started can be moved.")
     slot, session = await free_slot(conn, slot_id, provider_id=appointment.provider_id)
@@ -304,6 +308,7 @@ async def move(
     moved = await reload(conn, appointment.id)
     employee = next(p for p in await queries.list_participants(conn, [moved.id]) if p.kind == "employee")
     sent, url = await send_join_link(conn, employee, moved, settings)
+    guests = await reinvite_guests(conn, user, moved, settings)
     await invitations.tell_employee(conn, "rescheduled", moved, settings=settings, url=url)
     await invitations.tell_referrer(conn, "rescheduled", moved)
     await queries.insert_call_event(
@@ -313,7 +318,7 @@ async def move(
         actor_id=user.id,
         detail={"from": appointment.starts_at.isoformat(), "to": moved.starts_at.isoformat()},
     )
-    return moved, sent
+    return moved, sent, guests
 
 
 async def reschedule(
@@ -321,10 +326,10 @@ async def reschedule(
 ) -> BookingResult:
     async with conn.transaction():
         appointment = await appointment_for_staff(conn, user, appointment_id, lock=True)
-        moved, sent = await move(conn, user, appointment, slot_id=body.slot_id, settings=settings)
+        moved, sent, guests = await move(conn, user, appointment, slot_id=body.slot_id, settings=settings)
         await audit_appointment(conn, user, "booking.appointment.reschedule", moved)
         read = await appointment_read(conn, moved, settings)
-    return BookingResult(appointment=read, invitations=sent)
+    return BookingResult(appointment=read, invitations=sent, guests=guests)
 
 
 async def cancel(
@@ -344,15 +349,8 @@ async def cancel(
                 TransitionRequest(action="cancel_booking"),
                 facts={"appointment_id": str(appointment.id), "starts_at": None},
             )
-        await queries.cancel_appointment(conn, appointment.id, by=user.id)
-        await queries.revoke_appointment_links(conn, appointment.id)
-        for p in await queries.list_participants(conn, [appointment.id]):
-            await queries.set_state(conn, p.id, "done")
-        cancelled = await reload(conn, appointment.id)
-        await invitations.tell_employee(conn, "cancelled", cancelled, settings=settings)
-        await invitations.tell_referrer(conn, "cancelled", cancelled)
-        await queries.insert_call_event(
-            conn, appointment.id, kind="cancelled", actor_id=user.id, detail={"reason": body.reason or ""}
+        cancelled = await close_appointment(
+            conn, user, appointment, settings=settings, reason=body.reason or ""
         )
         await audit_appointment(conn, user, "booking.appointment.cancel", cancelled)
         return await appointment_read(conn, cancelled, settings)

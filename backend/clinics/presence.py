@@ -39,6 +39,7 @@ from backend.clinics.schemas import (
 from backend.clinics.verdict import summarise_quality
 from backend.core.clock import utc_now
 from backend.core.config import Settings
+from backend.referrals import service as referral_service
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,11 @@ async def admit(conn: asyncpg.Connection, seat: Seat, participant_id: UUID) -> N
         await queries.set_active_appointment(conn, seat.session_id, appointment_id)
         if row.kind == "employee":
             await queries.set_admitted(conn, appointment_id)
+            if appointment.first_admitted_at is None and appointment.referral_id is not None:
+                await referral_service.record_call(
+                    conn, appointment.referral_id, actor=seat.actor, event="call_started",
+                    detail={"appointment_id": str(appointment_id)},
+                )  # fmt: skip
         await _set(conn, row, "in_call", "admitted", seat.actor)
         await audit.record(
             conn,
@@ -345,6 +351,11 @@ async def end(conn: asyncpg.Connection, seat: Seat, appointment_id: UUID) -> Non
             await queries.set_active_appointment(conn, seat.session_id, None)
         started = appointment.first_admitted_at
         minutes = round((utc_now() - started).total_seconds() / 60, 1) if started else None
+        if started is not None and appointment.referral_id is not None:
+            await referral_service.record_call(
+                conn, appointment.referral_id, actor=seat.actor, event="call_ended",
+                detail={"appointment_id": str(appointment_id), "minutes": minutes},
+            )  # fmt: skip
         await queries.insert_call_event(
             conn,
             appointment_id,

@@ -13,9 +13,16 @@ import asyncpg
 
 from backend.audit import service as audit
 from backend.audit.schemas import Actor, NoSubject
+from backend.core.config import Settings
 from backend.notify import queries
 from backend.notify.errors import MessageNotFailed, MessageNotFound
 from backend.notify.schemas import Channel, MessagePage, MessageSummary, NewMessage, Status
+
+
+def can_text(settings: Settings) -> bool:
+    """Whether text messages can be delivered: through GOV.UK Notify (its key is set), or to the log
+    in development. An SMTP-only deployment cannot send SMS, so callers send an e-mail instead."""
+    return settings.mail_sender == "log" or settings.notify_api_key is not None
 
 
 async def enqueue(

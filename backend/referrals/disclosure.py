@@ -116,6 +116,11 @@ def present(user: User, referral: ReferralRead, *, content: bool = True) -> Refe
     return shown
 
 
+# The video call's own facts (started, ended) are for occupational health and the employee; the
+# employer hears of the appointment's date and of a missed one, not of the call itself.
+OH_ONLY_EVENTS = frozenset({"call_started", "call_ended"})
+
+
 def event_detail_for_employer(action: str, detail: dict[str, Any]) -> dict[str, Any]:
     allowed = EMPLOYER_EVENT_DETAIL.get(action, frozenset())
     return {key: value for key, value in detail.items() if key in allowed}
@@ -126,6 +131,7 @@ def events_for(user: User, referral: ReferralRead, events: list[ReferralEvent]) 
     view = view_for(user, referral)
     if user.role not in EMPLOYER_ROLES:
         return events
+    events = [e for e in events if e.action not in OH_ONLY_EVENTS]
     for event in events:
         detail = event_detail_for_employer(event.action, event.detail)
         written_by_oh = event.actor_role in {r.value for r in OH_ROLES}

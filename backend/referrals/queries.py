@@ -277,6 +277,15 @@ async def set_acknowledged(conn: asyncpg.Connection, referral_id: UUID) -> None:
     await conn.execute(SET_ACKNOWLEDGED, referral_id)
 
 
+LOCK_STATUS = "SELECT status FROM referral WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+
+
+async def lock_status(conn: asyncpg.Connection, referral_id: UUID) -> str | None:
+    """The referral's state, locked for an event that records a fact without changing it."""
+    found = await conn.fetchval(LOCK_STATUS, referral_id)
+    return str(found) if found is not None else None
+
+
 async def insert_event(
     conn: asyncpg.Connection,
     referral_id: UUID,

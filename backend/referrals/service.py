@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.audit import service as audit
-from backend.audit.schemas import AuditSubject, NoSubject, Outcome, Subject
+from backend.audit.schemas import Actor, AuditSubject, NoSubject, Outcome, Subject
 from backend.auth import service as auth_service
 from backend.auth.schemas import IssuedSession, Role, User
 from backend.auth.tokens import new_token, token_hash
@@ -24,7 +24,7 @@ from backend.core.config import Settings
 from backend.core.listing import ListParams
 from backend.db import pubsub
 from backend.notify import service as notify
-from backend.referrals import attachments, disclosure, queries, transitions, validation
+from backend.referrals import attachments, disclosure, hooks, queries, transitions, validation
 from backend.referrals.errors import (
     AttachmentRejected,
     AttachmentTooLarge,
@@ -345,13 +345,38 @@ async def apply_transition(
         if refusal:
             raise ReferralStateConflict(f"Cannot {request.action}: {refusal}.")
         detail = request.model_dump(mode="json", exclude_none=True, exclude={"action"}) | (facts or {})
-        await _apply(
-            conn, user, referral, request.action, detail, rule.target or referral.status, role=user.role.value
-        )
+        target = rule.target or referral.status
+        await _apply(conn, user, referral, request.action, detail, target, role=user.role.value)
+        if target in transitions.TERMINAL:
+            await hooks.closed(conn, user, referral, request.action)
         await _notify_parties(conn, referral, request)
         updated = await _load(conn, user, referral_id, lock=False)
         await _audit(conn, user, f"referral.{request.action}", updated)
     return _present(user, updated)
+
+
+CALL_EVENTS = ("call_started", "call_ended")
+
+
+async def record_call(
+    conn: asyncpg.Connection,
+    referral_id: UUID,
+    *,
+    actor: Actor | None,
+    event: str,
+    detail: dict[str, Any],
+) -> None:
+    """In the caller's transaction (the room's): the video call of the referral's appointment began
+    (the employee admitted) or ended. A fact in the history, not a state change: starting and ending
+    the consultation stay the clinician's recorded steps (domain.md §3.3 rows 12 and 14)."""
+    if event not in CALL_EVENTS:
+        raise ValueError(f"unknown call event {event!r}")
+    status = await queries.lock_status(conn, referral_id)
+    if status is None:
+        return
+    role = actor.role if actor else "system"
+    actor_id = actor.id if actor else None
+    await queries.insert_event(conn, referral_id, actor_id, role, event, status, status, detail)
 
 
 _REFERRER_NOTICES = {

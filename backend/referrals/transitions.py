@@ -116,7 +116,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     _t({S.AWAITING_BOOKING}, "book", {P.ohadmin, P.clinician, P.employee}, S.BOOKED, ("slot_id",)),
     _t({S.BOOKED}, "reschedule", {P.ohadmin, P.clinician, P.employee}, None, ("slot_id",)),
-    _t({S.BOOKED}, "cancel_booking", {P.ohadmin, P.clinician}, S.AWAITING_BOOKING),
+    # The employee may cancel their own appointment too, within the notice rule that applies to
+    # moving it (domain.md §3.3 row 9: cancellation notice per contract); booking checks the notice.
+    _t({S.BOOKED}, "cancel_booking", {P.ohadmin, P.clinician, P.employee}, S.AWAITING_BOOKING),
     _t({S.BOOKED}, "mark_dna", {P.system, P.clinician}, S.DNA),
     _t({S.DNA}, "rebook", {P.ohadmin, P.referrer}, S.AWAITING_BOOKING),
     _t({S.DNA}, "close_dna", {P.ohadmin, P.referrer}, S.CLOSED_DNA),

@@ -8,7 +8,7 @@ import { ErrorSummary, clearFields, showApiError, showProblems } from './errors.
 import { KINDS } from './form-fields.js';
 import { GRADE, MODALITY, PRIORITY } from './labels.js';
 
-const RELEASE_CHOICE = {
+export const RELEASE_CHOICE = {
   release: 'Release the report directly',
   see_first: 'The employee sees the report first',
   withhold: 'Do not release',

@@ -1,6 +1,7 @@
 // The employee's appointments on "My occupational health": the times occupational health offered
 // them to choose from (grouped by day, Europe/London), their booked appointments (when, how to
-// join, add to calendar) and moving one to another offered time while the notice rule allows.
+// join, add to calendar), moving one to another offered time and cancelling one, while the notice
+// rule allows.
 // Reads and writes only booking's employee endpoints (/api/v1/booking/.../mine).
 
 import { ApiError, get, post } from './api.js';
@@ -130,6 +131,34 @@ function changeTime(a, offers, refresh) {
   )];
 }
 
+/** Cancelling, asked about first; afterwards the times offered (if any) can be chosen again. */
+function cancelBox(a, refresh) {
+  if (a.status !== 'booked' || !a.can_cancel) return null;
+  const problem = h('div', { role: 'alert' });
+  const yes = h('button', { type: 'button', class: 'button button--warning' }, 'Yes, cancel my appointment');
+  yes.addEventListener('click', async () => {
+    yes.disabled = true;
+    try {
+      const cancelled = await post(`/api/v1/booking/appointments/${a.id}/mine/cancel`, {});
+      await refresh(cancelled, 'Your appointment is cancelled');
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      replace(problem, h('p', { class: 'notice notice--warning' }, plainProblem(error)));
+      yes.disabled = false;
+      focusOn(problem.firstChild);
+    }
+  });
+  return h(
+    'details', { class: 'cancel' },
+    h('summary', {}, 'Cancel this appointment', h('span', { class: 'visually-hidden' }, ` on ${when(a.starts_at)}`)),
+    problem,
+    h('p', {}, a.offer_id
+      ? 'You can then choose another of the times offered to you, while they are free.'
+      : 'Occupational health will contact you to arrange another time.'),
+    yes,
+  );
+}
+
 function appointment(a, offers, refresh) {
   const upcoming = UPCOMING.has(a.status);
   return h(
@@ -141,6 +170,7 @@ function appointment(a, offers, refresh) {
     upcoming ? howToJoin(a) : null,
     upcoming ? calendarLink(a) : null,
     upcoming ? changeTime(a, offers, refresh) : null,
+    upcoming ? cancelBox(a, refresh) : null,
   );
 }
 
@@ -163,6 +193,16 @@ function offerCard(offer, refresh) {
 }
 
 function confirmation(a, title) {
+  if (a.status === 'cancelled') {
+    return h(
+      'div', { class: 'notice', role: 'region', 'aria-labelledby': 'booked-title' },
+      h('h3', { class: 'notice__title', id: 'booked-title' }, title),
+      h('p', {}, `Your appointment on ${when(a.starts_at)} is cancelled. We have e-mailed you a calendar cancellation.`),
+      h('p', {}, a.offer_id
+        ? 'You can choose another of the times offered to you below.'
+        : 'Occupational health will contact you to arrange another time.'),
+    );
+  }
   return h(
     'div', { class: 'notice', role: 'region', 'aria-labelledby': 'booked-title' },
     h('h3', { class: 'notice__title', id: 'booked-title' }, title),

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.booking.helpers import plan_clinic
 from tests.browser import chromium
 from tests.clinics.helpers import triaged_referral
 from tests.conftest import Server
@@ -109,4 +110,42 @@ async def test_booking_staff_plan_a_clinic_and_book_a_referral_in_the_diary(
     assert not overflow, "the diary is wider than the screen"
     assert not problems, "\n".join(problems)
     assert not errors, errors
+    await context.close()
+
+
+async def test_staff_see_the_offers_made_in_the_diary(
+    browser: Browser, server: Server, client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    world = await make_world(conn)
+    nurse = await login(client, world.users["clinician"])
+    referral = await triaged_referral(client, world, nurse)
+    clinic = await plan_clinic(client, nurse, start_in=timedelta(days=3))
+    made = await client.post(
+        "/api/v1/booking/offers",
+        json={"referral_id": referral["id"], "session_id": clinic["id"]},
+        headers=nurse,
+    )
+    assert made.status_code == 201, made.text
+    context = await browser.new_context(
+        base_url=server.url, viewport={"width": 1280, "height": 900}, timezone_id="Europe/London"
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    await sign_in(page, world.users["provider_admin"].email)
+    await page.wait_for_url(re.compile(r"/triage\.html"))
+    await page.get_by_role("link", name="Diary", exact=True).click()
+    offers = page.get_by_role("region", name="Offers of times to employees")
+    row = offers.get_by_role("row", name=re.compile("Alex Example"))
+    await expect(row).to_contain_text("Open")
+    await expect(row).to_contain_text("alex.example@employer.example")
+    await expect(row.get_by_role("cell").nth(3)).to_have_text("4")  # four times still free
+    assert await violations(page) == []
+    await offers.get_by_label("Show offers that are").select_option("booked")
+    await expect(offers.get_by_text("No offers.")).to_be_visible()
+    await offers.get_by_label("Show offers that are").select_option("")
+    await expect(offers.get_by_role("row", name=re.compile("Alex Example"))).to_have_count(1)
+    assert errors == []
     await context.close()

@@ -183,14 +183,28 @@ async def test_employee_checks_waits_and_is_admitted_then_reloads_into_the_call(
 
     await nurse.get_by_role("button", name="End consultation").click()
     await expect(nurse.get_by_text("End the consultation? The call ends for everyone in it.")).to_be_focused()
+    # consent to assessment not recorded yet: the referral stays booked, and the page says so
+    await expect(nurse.get_by_text("Consent to assessment has not been recorded")).to_be_visible()
     await nurse.get_by_role("button", name="No, carry on").click()  # nothing ends until confirmed
     await expect(nurse.get_by_role("button", name="End consultation")).to_be_focused()
     await expect(row).to_contain_text("In call")
+    await nurse.get_by_role("button", name="Employee consents: start assessment").click()
+    await expect(nurse.get_by_text("Consent to assessment recorded at")).to_be_visible()
     await nurse.get_by_role("button", name="End consultation").click()
+    choice = nurse.get_by_role("group", name="The employee's choice about the report")
+    await expect(choice).to_be_visible()
+    await choice.get_by_label("The employee sees the report first").check()
     await nurse.get_by_role("button", name="Yes, end the consultation").click()
     await expect(employee.get_by_role("heading", name="Your appointment has ended")).to_be_visible(
         timeout=TIMEOUT_MS
     )
+    referral = await conn.fetchrow(
+        "SELECT status, decision FROM referral WHERE id = $1::uuid",
+        clinic.appointments[0]["referral_id"],
+    )
+    assert referral is not None
+    assert referral["status"] == "REPORT_DRAFTING"
+    assert referral["decision"]["release_choice"] == "see_first"
     await expect(row).to_contain_text("Done", timeout=TIMEOUT_MS)
     assert nurse_errors == []
     assert employee_errors == []

@@ -98,7 +98,7 @@ async def test_the_employee_picks_an_offered_time_and_moves_it(
     # Moving it to another offered time, until the notice limit (stated on the page).
     card = appointments.get_by_role("listitem").filter(has_text="Booked")
     await expect(card).to_contain_text("You can change the time here until")
-    await card.locator("summary").click()
+    await card.locator("summary", has_text="Change the time").click()
     move = card.get_by_role("form", name=re.compile("^Choose a new time"))
     await expect(move.get_by_role("radio")).to_have_count(2)  # the two other free times
     await move.get_by_role("radio").nth(1).check()
@@ -114,7 +114,7 @@ async def test_the_employee_picks_an_offered_time_and_moves_it(
 
     # Too late to change: the page says so in plain words.
     card = appointments.get_by_role("listitem").filter(has_text="Booked")
-    await card.locator("summary").click()
+    await card.locator("summary", has_text="Change the time").click()
     move = card.get_by_role("form", name=re.compile("^Choose a new time"))
     await move.get_by_role("radio").first.check()
     await conn.execute(
@@ -129,6 +129,56 @@ async def test_the_employee_picks_an_offered_time_and_moves_it(
         page.get_by_role("region", name="Your appointments").get_by_role("listitem").filter(has_text="Booked")
     )
     await expect(card).to_contain_text("It is too late to change the time here")
+    assert await violations(page) == []
+    assert tab.errors == []
+    await tab.context.close()
+
+
+async def test_the_employee_cancels_and_chooses_another_time(
+    browser: Browser, server: Server, client: httpx.AsyncClient, conn
+) -> None:
+    world = await make_world(conn)
+    nurse = await login(client, world.users["clinician"])
+    referral = await triaged_referral(client, world, nurse)
+    clinic = await plan_clinic(client, nurse, start_in=timedelta(days=3))
+    offer = await client.post(
+        "/api/v1/booking/offers",
+        json={"referral_id": referral["id"], "session_id": clinic["id"]},
+        headers=nurse,
+    )
+    assert offer.status_code == 201, offer.text
+    employee = await login(client, world.users["employee"])
+    chosen = await client.post(
+        f"/api/v1/booking/offers/{offer.json()['id']}/book",
+        json={"slot_id": clinic["slots"][0]["id"]},
+        headers=employee,
+    )
+    assert chosen.status_code == 201, chosen.text
+
+    tab = await open_tab(browser, server, width=1280)
+    page = tab.page
+    await sign_in(page, world.users["employee"].email)
+    await page.wait_for_url(re.compile(r"/me\.html"))
+    appointments = page.get_by_role("region", name="Your appointments")
+    card = appointments.get_by_role("listitem").filter(has_text="Booked")
+    await card.locator("summary", has_text="Cancel this appointment").click()
+    await expect(card).to_contain_text("You can then choose another of the times offered to you")
+    assert await violations(page) == []
+    await card.get_by_role("button", name="Yes, cancel my appointment").click()
+    done = appointments.get_by_role("region", name="Your appointment is cancelled")
+    await expect(done).to_be_visible()
+    await expect(done.get_by_role("heading")).to_be_focused()
+    await expect(done).to_contain_text("You can choose another of the times offered to you below.")
+    assert await conn.fetchval("SELECT status FROM referral WHERE id::text = $1", referral["id"]) == (
+        "AWAITING_BOOKING"
+    )
+    chooser = appointments.get_by_role("form", name="Choose a time for your appointment by video")
+    await expect(chooser.get_by_role("radio")).to_have_count(4)  # the cancelled time is free again
+    await expect(appointments.get_by_role("listitem").filter(has_text="Cancelled")).to_have_count(1)
+    await chooser.get_by_role("radio").nth(2).check()
+    await chooser.get_by_role("button", name="Book this time").click()
+    await expect(appointments.get_by_role("region", name="Your appointment is booked")).to_be_visible()
+    assert await conn.fetchval("SELECT status FROM referral WHERE id::text = $1", referral["id"]) == "BOOKED"
     assert await violations(page) == []
     assert tab.errors == []
     await tab.context.close()

@@ -2,6 +2,7 @@
 // assessment, hold, inviting an interpreter or companion, ending; and the referral and the
 // employee's live pulse measurement (when one is in progress) alongside.
 
+import { RELEASE_CHOICE } from '../actions.js';
 import { ApiError, get, post } from '../api.js';
 import { CallView } from '../call-view.js';
 import { focusOn, h, replace } from '../dom.js';
@@ -26,7 +27,10 @@ export class CallPanel {
     this.end = h('button', { type: 'button', class: 'button button--warning', onclick: () => this.askToEnd() },
       'End consultation');
     this.endQuestion = h('p', { tabindex: '-1' }, 'End the consultation? The call ends for everyone in it.');
+    this.endState = h('p', {});
+    this.endChoice = this.releaseChoice();
     this.endConfirm = h('div', { class: 'notice notice--warning', hidden: true }, this.endQuestion,
+      this.endState, this.endChoice,
       h('div', { class: 'button-row' },
         h('button', { type: 'button', class: 'button button--warning', onclick: () => this.endCall() },
           'Yes, end the consultation'),
@@ -169,10 +173,37 @@ export class CallPanel {
         this.socket.send({ t: 'hold', participant: entry.participant });
   }
 
+  /** The employee's choice about the report, recorded as the call ends (domain.md: the clinician
+   * records it at the end of the consultation); optional, as it can be recorded on the referral. */
+  releaseChoice() {
+    const options = Object.entries(RELEASE_CHOICE).map(([value, label]) => h('div', { class: 'choice' },
+      h('input', { type: 'radio', id: `end-choice-${value}`, name: 'end-choice', value }),
+      h('label', { for: `end-choice-${value}` }, label)));
+    return h('fieldset', { class: 'group', hidden: true },
+      h('legend', {}, "The employee's choice about the report"),
+      h('p', { class: 'hint' }, 'Choosing one also ends the consultation on the referral, which moves on to '
+        + 'writing the report. Leave it to record the choice on the referral page later.'),
+      h('div', { class: 'choices choices--radio' }, options));
+  }
+
   /** Ending is asked about first (it ends the call for everyone and cannot be undone). */
-  askToEnd() {
+  async askToEnd() {
+    this.endChoice.hidden = true;
+    this.endChoice.querySelectorAll('input').forEach((i) => { i.checked = false; });
+    replace(this.endState, '');
     this.endConfirm.hidden = false;
     focusOn(this.endQuestion);
+    if (!this.referralId) return;
+    try {
+      const referral = await get(`/api/v1/referrals/${this.referralId}`);
+      if (referral.status === 'IN_CONSULTATION') this.endChoice.hidden = false;
+      else if (referral.status === 'BOOKED') {
+        replace(this.endState, 'Consent to assessment has not been recorded, so the referral stays booked. '
+          + 'If the employee consented, record it first.');
+      }
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+    }
   }
 
   keepCall() {
@@ -180,7 +211,19 @@ export class CallPanel {
     this.end.focus();
   }
 
-  endCall() {
+  async endCall() {
+    const chosen = this.endChoice.hidden ? null : this.endChoice.querySelector('input:checked');
+    if (chosen) {
+      try {
+        await post(`/api/v1/referrals/${this.referralId}/transitions`,
+          { action: 'finish_consultation', release_choice: chosen.value });
+        announce('Consultation ended on the referral: the report can now be written.');
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        replace(this.note, error.detail);
+        return;
+      }
+    }
     this.endConfirm.hidden = true;
     this.socket.send({ t: 'end', appointment: this.appointment });
   }

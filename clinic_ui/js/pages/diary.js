@@ -1,9 +1,10 @@
 // The clinic diary: a week of clinics (days as columns, stacked on a phone) with free and booked
 // slots. Booking staff and clinicians plan clinics, book a referral awaiting booking into a free
-// slot, move an appointment to another free slot, or cancel it.
+// slot, move an appointment to another free slot, or cancel it; and see the offers of times made
+// to employees (open, booked, expired, withdrawn).
 
 import { ApiError, get, post } from '../api.js';
-import { byId, focusOn, h, hidden, replace, serial, todayIso } from '../dom.js';
+import { byId, focusOn, formatDateTime, h, hidden, replace, serial, todayIso } from '../dom.js';
 import { KIND, planForm } from '../diary-plan.js';
 import { announce, requireUser } from '../session.js';
 
@@ -14,7 +15,9 @@ const DAY = new Intl.DateTimeFormat('en-GB', { weekday: 'long', day: 'numeric', 
 const SUITS = { video: ['video'], phone: ['phone'], face_to_face: ['face_to_face', 'on_site'] };
 const STATUS = { booked: 'Booked', in_progress: 'In progress', completed: 'Seen', dna: 'Did not attend' };
 
-const state = { user: null, choices: null, diary: null, referrals: [], moving: null, panel: null, result: '' };
+const state = {
+  user: null, choices: null, diary: null, referrals: [], moving: null, panel: null, result: '', offerStatus: 'open',
+};
 
 const time = (iso) => TIME.format(new Date(iso));
 const dayName = (isoDate) => DAY.format(new Date(`${isoDate}T12:00:00Z`));
@@ -121,6 +124,51 @@ function week() {
   return h('ol', { class: 'diary', 'aria-label': `Week of ${dayName(state.diary.week_start)}` }, days);
 }
 
+const OFFER_STATUS = { open: 'Open', booked: 'Booked', expired: 'Expired', withdrawn: 'Withdrawn' };
+
+function offersTable(page) {
+  if (!page.items.length) return h('p', { class: 'muted' }, 'No offers.');
+  const rows = page.items.map((o) => h('tr', {},
+    h('td', {}, o.employee_name || o.employee_email, h('br'), h('span', { class: 'muted' }, o.employee_email)),
+    h('td', {}, o.employer_name),
+    h('td', {}, o.kind ? KIND[o.kind] : '–'),
+    h('td', {}, String(o.slots.length)),
+    h('td', {}, formatDateTime(o.expires_at)),
+    h('td', {}, OFFER_STATUS[o.status] || o.status)));
+  return [
+    h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Offers table', tabindex: '0' }, h('table', { class: 'table' },
+      h('caption', { class: 'visually-hidden' }, 'Offers of times made to employees'),
+      h('thead', {}, h('tr', {}, ['Employee', 'Employer', 'Clinic', 'Times free', 'Choose by', 'Status']
+        .map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows))),
+    page.total > page.items.length ? h('p', { class: 'muted' }, `Showing ${page.items.length} of ${page.total}.`) : null,
+  ];
+}
+
+/** The offers of times made to employees (open ones first shown), listed by status. */
+function offersSection() {
+  const body = h('div', { 'aria-live': 'polite' });
+  const select = h('select', { id: 'offers-status' },
+    Object.entries(OFFER_STATUS).map(([value, label]) => h('option', { value, selected: value === state.offerStatus }, label)),
+    h('option', { value: '', selected: state.offerStatus === '' }, 'All'));
+  const show = async () => {
+    state.offerStatus = select.value;
+    const query = new URLSearchParams({ limit: '50' });
+    if (select.value) query.set('status', select.value);
+    try {
+      replace(body, offersTable(await get(`/api/v1/booking/offers?${query}`)));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      replace(body, h('p', { class: 'notice notice--warning' }, error.detail));
+    }
+  };
+  select.addEventListener('change', show);
+  show();
+  return h('section', { class: 'panel', 'aria-labelledby': 'offers-title' },
+    h('h2', { id: 'offers-title' }, 'Offers of times to employees'),
+    h('div', { class: 'field' }, h('label', { for: 'offers-status' }, 'Show offers that are'), select), body);
+}
+
 function weekNav() {
   const go = (n) => h('a', { class: 'button button--small button--secondary', href: `#week=${addDays(state.diary.week_start, n)}` },
     n < 0 ? 'Previous week' : 'Next week');
@@ -144,7 +192,7 @@ async function render({ focus = 'heading' } = {}) {
       window.history.replaceState(null, '', `${window.location.search}#week=${clinic.session_date}`);
       await render({ focus: 'result' });
     });
-  replace(view, heading, result(), weekNav(), moving, state.panel, week(), plan);
+  replace(view, heading, result(), weekNav(), moving, state.panel, week(), offersSection(), plan);
   if (focus === 'heading') focusOn(heading);
   else if (focus === 'result') {
     focusOn(byId('diary-result'));
