@@ -20,8 +20,9 @@ from backend.auth.schemas import User
 from backend.core.clock import utc_now
 from backend.demo_people import Employer
 from backend.demo_queries import copy_history, history_exists
-from backend.demo_referrals import referral_form, worker
+from backend.demo_referrals import referral_form, report_content, worker
 from backend.reports.aggregate import period
+from backend.reports.mreport import ReportConsent
 
 PER_QUARTER = 12
 FIRST_NUMBER = 101  # cohort workers 101 onwards (the current referrals are about workers 1-21)
@@ -75,6 +76,20 @@ def _events(
     return rows
 
 
+def _report(referral_id: UUID, events: list[tuple[Any, ...]], actors: dict[str, User]) -> tuple[Any, ...]:
+    """The released report: written by the clinician who saw the employee, to their manager."""
+    at = {row[4]: row[1] for row in events}
+    recipients = [actors["manager"].email]
+    content = report_content(at["start"].date()).model_dump(mode="json")
+    consent = ReportConsent(
+        recipients=recipients,
+        method="verbal_recorded",
+        information_given="Demo: explained what the report covers and who receives it.",
+        release_choice="release",
+    ).model_dump(mode="json")
+    return (referral_id, actors["clinician"].id, content, consent, recipients, at["release"])
+
+
 def _window(today: date) -> tuple[date, int]:
     """The first reporting quarter's start, and how many days from it a referral can have been
     submitted and still have been closed by now."""
@@ -94,6 +109,7 @@ async def seed(
     people = {p.key: p for p in employer.people}
     referrals: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
+    reports: list[tuple[Any, ...]] = []
     for n in range(4 * PER_QUARTER):
         manager_key = "mgr_ops" if n % 3 else "mgr_office"
         subject = worker(employer, FIRST_NUMBER + n, manager_key)
@@ -110,11 +126,13 @@ async def seed(
         events += rows
         status, last = rows[-1][6], rows[-1][1]
         decision = {"release_choice": "release"} if status == "CLOSED" else {}
+        if status == "CLOSED":
+            reports.append(_report(referral_id, rows, actors))
         referrals.append(
             (referral_id, hr.organisation_id, hr.provider_id, users[manager_key].id, subject.email,
              subject.name, subject.department, status, form, "routine",
              "video" if status == "CLOSED" else None, "ohn" if status == "CLOSED" else None, decision, None,
              submitted, last, submitted)
         )  # fmt: skip
-    await copy_history(conn, referrals, events)
+    await copy_history(conn, referrals, events, reports)
     return len(referrals)

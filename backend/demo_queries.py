@@ -38,30 +38,25 @@ INSERT INTO outbox_message (channel, recipient, subject, body, provider_id, kind
 VALUES ($1, $2, $3, $4, $5, $6, 'failed', $7, $8, now(), now())
 """
 FAILED_MESSAGE_EXISTS = "SELECT EXISTS (SELECT 1 FROM outbox_message WHERE provider_id = $1 AND kind = $2)"
-REFERRAL_COLUMNS = (
-    "id", "organisation_id", "provider_id", "referrer_id", "employee_email", "employee_name", "department",
-    "status", "form", "priority", "modality", "clinician_grade", "decision", "acknowledged_at", "created_at",
-    "updated_at", "submitted_at",
-)  # fmt: skip
-EVENT_COLUMNS = (
-    "referral_id",
-    "at",
-    "actor_id",
-    "actor_role",
-    "action",
-    "from_status",
-    "to_status",
-    "detail",
-)
 # jsonb columns have no binary COPY encoder here: bulk rows go through executemany instead.
-INSERT_REFERRAL = (
-    f"INSERT INTO referral ({', '.join(REFERRAL_COLUMNS)}) "
-    f"VALUES ({', '.join(f'${n}' for n in range(1, len(REFERRAL_COLUMNS) + 1))})"
-)
-INSERT_EVENT = (
-    f"INSERT INTO referral_event ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join(f'${n}' for n in range(1, len(EVENT_COLUMNS) + 1))})"
-)
+INSERT_REFERRAL = """
+INSERT INTO referral (id, organisation_id, provider_id, referrer_id, employee_email, employee_name,
+                      department, status, form, priority, modality, clinician_grade, decision,
+                      acknowledged_at, created_at, updated_at, submitted_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+"""
+INSERT_EVENT = """
+INSERT INTO referral_event (referral_id, at, actor_id, actor_role, action, from_status, to_status, detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+INSERT_REPORT = """
+INSERT INTO mr_report (referral_id, author_id, content, consent, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $5)
+"""
+INSERT_RELEASED_VERSION = """
+INSERT INTO mr_report_version (referral_id, version, kind, content, consent, recipients, actor_id, at)
+VALUES ($1, 1, 'released', $2, $3, $4, $5, $6)
+"""
 HISTORY_EXISTS = (
     "SELECT EXISTS (SELECT 1 FROM referral WHERE organisation_id = $1 AND employee_email LIKE $2)"
 )
@@ -105,8 +100,16 @@ async def history_exists(conn: asyncpg.Connection, organisation_id: UUID, email_
 
 
 async def copy_history(
-    conn: asyncpg.Connection, referrals: list[tuple[Any, ...]], events: list[tuple[Any, ...]]
+    conn: asyncpg.Connection,
+    referrals: list[tuple[Any, ...]],
+    events: list[tuple[Any, ...]],
+    reports: list[tuple[Any, ...]],
 ) -> None:
-    """Bulk-load historical referrals and their events (one prepared statement each)."""
+    """Bulk-load historical referrals, their events and their released reports (one prepared statement
+    each). A report row is (referral_id, author_id, content, consent, recipients, released_at)."""
     await conn.executemany(INSERT_REFERRAL, referrals)
     await conn.executemany(INSERT_EVENT, events)
+    await conn.executemany(
+        INSERT_REPORT, [(r[0], r[1], r[2], {**r[3], "release_choice": None}, r[5]) for r in reports]
+    )
+    await conn.executemany(INSERT_RELEASED_VERSION, [(r[0], r[2], r[3], r[4], r[1], r[5]) for r in reports])
