@@ -383,7 +383,7 @@ async def _employer(
     plan, workers = (demo_cohort.PROGRAMMES, demo_cohort.WORKERS) if index == 0 else demo_cohort.BAKERY
     cohort = await demo_cohort.seed(
         conn, hr=users["hr"], nurse=users["nurse"], domain=employer.domain,
-        first_quarter=_first_quarter(), plan=plan, workers=workers,
+        first_quarter=_first_quarter(), plan=plan, workers=workers, first_number=employer.first_worker,
     )  # fmt: skip
     history = await demo_history.seed(conn, employer, users, clinicians)
     return referrals, surveillance, cohort, history

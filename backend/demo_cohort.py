@@ -74,9 +74,9 @@ class Created:
         )
 
 
-def _people(org: UUID, domain: str, rng: random.Random, today: date, workers: int) -> list[tuple[Any, ...]]:
+def _people(org: UUID, domain: str, rng: random.Random, today: date, numbers: range) -> list[tuple[Any, ...]]:
     rows = []
-    for n in range(1, workers + 1):
+    for n in numbers:
         born = today - timedelta(days=rng.randint(20 * 365, 62 * 365))
         rows.append(
             (
@@ -121,13 +121,14 @@ async def seed(
     first_quarter: date,
     plan: Plan = PROGRAMMES,
     workers: int = WORKERS,
+    first_number: int = 1,
 ) -> Created:
     """Create the cohort for HR's organisation unless it exists (call inside the seed's transaction)."""
     if await surveillance_queries.programme_name_taken(conn, hr.organisation_id, plan[0][0]):
         return Created(0, 0, 0, 0)
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     today = utc_now().date()
-    people = _people(hr.organisation_id, domain, rng, today, workers)
+    people = _people(hr.organisation_id, domain, rng, today, range(first_number, first_number + workers))
     enrolments: list[tuple[Any, ...]] = []
     results: list[tuple[Any, ...]] = []
     for name, kind, share in plan:

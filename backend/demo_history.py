@@ -70,7 +70,7 @@ def _events(
         if action == "finish_consultation":
             detail["release_choice"] = "release"
         if action == "release":
-            detail["recipients"] = [actors["manager"].email]
+            detail["recipients"] = [actors["manager"].email, actors["hr"].email]
         role = actor.role.value if actor else "system"
         rows.append((referral_id, at, actor.id if actor else None, role, action, source, target, detail))
     return rows
@@ -79,7 +79,7 @@ def _events(
 def _report(referral_id: UUID, events: list[tuple[Any, ...]], actors: dict[str, User]) -> tuple[Any, ...]:
     """The released report: written by the clinician who saw the employee, to their manager."""
     at = {row[4]: row[1] for row in events}
-    recipients = [actors["manager"].email]
+    recipients = [actors["manager"].email, actors["hr"].email]
     content = report_content(at["start"].date()).model_dump(mode="json")
     consent = ReportConsent(
         recipients=recipients,
@@ -102,7 +102,7 @@ async def seed(
 ) -> int:
     """The employer's closed referrals of the past four quarters; returns how many were written."""
     hr = users["hr"]
-    if await history_exists(conn, hr.organisation_id, "demo.worker1%"):
+    if await history_exists(conn, hr.organisation_id, worker(employer, FIRST_NUMBER, "mgr_ops").email):
         return 0
     rng = random.Random(f"history:{employer.domain}")  # noqa: S311 - demo data, not security
     first, days = _window(utc_now().date())
@@ -121,6 +121,7 @@ async def seed(
             "manager": users[manager_key],
             "clinician": clinicians[n % 2],
             "provider_admin": users["admin"],
+            "hr": users["hr"],
         }
         rows = _events(rng, referral_id, submitted, actors, _path(rng))
         events += rows

@@ -29,6 +29,7 @@ class Employer:
     domain: str
     site: str
     people: tuple[Person, ...]
+    first_worker: int = 1  # the employer's fictional workers are numbered from here (unique across employers)
 
 
 PROVIDER_STAFF = (
@@ -38,7 +39,13 @@ PROVIDER_STAFF = (
 )
 
 
-def _employer_people(domain: str, surname: str) -> tuple[Person, ...]:
+def _employer_people(
+    domain: str,
+    surname: str,
+    employees: tuple[str, str, str] = ("Alex Example", "Robin Sample", "Jordan Placeholder"),
+) -> tuple[Person, ...]:
+    """HR, two managers and three employees (two in Operations, one in the Office)."""
+    first, second, third = ((name, name.lower().replace(" ", ".")) for name in employees)
     return (
         Person("hr", Role.client_admin, f"hr@{domain}", f"Harper {surname} (demo HR)"),
         Person(
@@ -51,9 +58,9 @@ def _employer_people(domain: str, surname: str) -> tuple[Person, ...]:
             f"Quinn {surname} (demo manager)",
             "Office",
         ),
-        Person("emp1", Role.employee, f"alex.example@{domain}", "Alex Example", "Operations"),
-        Person("emp2", Role.employee, f"robin.sample@{domain}", "Robin Sample", "Operations"),
-        Person("emp3", Role.employee, f"jordan.placeholder@{domain}", "Jordan Placeholder", "Office"),
+        Person("emp1", Role.employee, f"{first[1]}@{domain}", first[0], "Operations"),
+        Person("emp2", Role.employee, f"{second[1]}@{domain}", second[0], "Operations"),
+        Person("emp3", Role.employee, f"{third[1]}@{domain}", third[0], "Office"),
     )
 
 
@@ -68,6 +75,9 @@ EMPLOYERS = (
         "Imaginary Bakery Co (demo)",
         "imaginary-bakery.example",
         "Make-Believe Bakehouse",
-        _employer_people("imaginary-bakery.example", "Crumb"),
+        _employer_people(
+            "imaginary-bakery.example", "Crumb", ("Casey Example", "Sam Sample", "Riley Placeholder")
+        ),
+        first_worker=501,
     ),
 )

@@ -57,9 +57,7 @@ INSERT_RELEASED_VERSION = """
 INSERT INTO mr_report_version (referral_id, version, kind, content, consent, recipients, actor_id, at)
 VALUES ($1, 1, 'released', $2, $3, $4, $5, $6)
 """
-HISTORY_EXISTS = (
-    "SELECT EXISTS (SELECT 1 FROM referral WHERE organisation_id = $1 AND employee_email LIKE $2)"
-)
+HISTORY_EXISTS = "SELECT EXISTS (SELECT 1 FROM referral WHERE organisation_id = $1 AND employee_email = $2)"
 
 
 async def free_slots(
@@ -95,8 +93,8 @@ async def insert_failed_message(conn: asyncpg.Connection, **f: Any) -> None:
     )  # fmt: skip
 
 
-async def history_exists(conn: asyncpg.Connection, organisation_id: UUID, email_pattern: str) -> bool:
-    return bool(await conn.fetchval(HISTORY_EXISTS, organisation_id, email_pattern))
+async def history_exists(conn: asyncpg.Connection, organisation_id: UUID, email: str) -> bool:
+    return bool(await conn.fetchval(HISTORY_EXISTS, organisation_id, email))
 
 
 async def copy_history(

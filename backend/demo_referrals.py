@@ -92,7 +92,9 @@ REGISTRATION = "NMC 99Z9999Z (fictional)"
 
 
 def worker(employer: Employer, number: int, manager: str) -> Person:
-    """A cohort worker as the subject of a referral (the cohort uses the same names and e-mails)."""
+    """A cohort worker as the subject of a referral (the cohort uses the same names and e-mails);
+    ``number`` counts from the employer's first worker."""
+    number += employer.first_worker - 1
     return Person(
         f"w{number:03d}",
         Role.employee,
@@ -178,9 +180,9 @@ def report_content(assessed: date) -> ReportContent:
     )
 
 
-def _consent(manager: Person) -> ReportConsent:
+def _consent(recipients: list[str]) -> ReportConsent:
     return ReportConsent(
-        recipients=[manager.email],
+        recipients=recipients,
         method="verbal_recorded",
         information_given="Demo: explained what the report covers, who receives it, and offered it first.",
     )
@@ -194,6 +196,12 @@ class Cast:
     clinicians: dict[UUID, User]  # by id: the clinician running the clinic sees the employee
     manager: User
     manager_person: Person
+    hr_email: str
+
+    @property
+    def recipients(self) -> list[str]:
+        """Whom the employee agrees the report goes to: their manager and HR."""
+        return [self.manager_person.email, self.hr_email]
 
 
 def _steps_before_booking(walk: Walk) -> list[TransitionRequest]:
@@ -261,7 +269,7 @@ async def _consult(
         await settle_appointment(conn, referral_id, "in_progress")
         return
     await settle_appointment(conn, referral_id, "completed")
-    await mreport_service.record_consent(conn, clinician, referral_id, _consent(cast.manager_person))
+    await mreport_service.record_consent(conn, clinician, referral_id, _consent(cast.recipients))
     finish = TransitionRequest(action="finish_consultation", release_choice=walk.choice)
     await referral_service.transition(conn, clinician, referral_id, finish)
     assessed = (utc_now() + timedelta(days=walk.day)).astimezone(UK).date()
@@ -279,8 +287,7 @@ async def _report(
     elif walk.target in (S.READY_FOR_RELEASE, S.RELEASED, S.CLOSED):
         await mreport_service.mark_ready(conn, clinician, referral_id)
         if walk.target != S.READY_FOR_RELEASE:
-            recipients = [cast.manager_person.email]
-            await mreport_service.release(conn, clinician, referral_id, recipients, settings)
+            await mreport_service.release(conn, clinician, referral_id, cast.recipients, settings)
         if walk.target == S.CLOSED:
             await referral_service.transition(conn, clinician, referral_id, TransitionRequest(action="close"))
 
@@ -350,6 +357,6 @@ async def seed(
             else worker(employer, walk.employee, walk.manager)
         )
         form = referral_form(employer, employee, manager, today=today)
-        cast = Cast(users["admin"], by_id, users[walk.manager], manager)
+        cast = Cast(users["admin"], by_id, users[walk.manager], manager, users["hr"].email)
         made.append(await walk_one(conn, cast, form, walk, settings))
     return made

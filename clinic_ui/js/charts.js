@@ -20,6 +20,13 @@ function niceMax(values) {
   return Math.ceil(top / step) * step;
 }
 
+const LABEL_MAX = 34; // characters of a horizontal chart's label; the table below has them whole
+const LABEL_CHAR_PX = 8.6; // the widest average character of the 14px label font, in SVG units
+
+function shortLabel(category) {
+  return category.length > LABEL_MAX ? `${category.slice(0, LABEL_MAX - 1)}…` : category;
+}
+
 /**
  * A grouped bar chart.
  * categories: labels along the axis; series: [{name, values: [number|null], shown: [string]}].
@@ -30,9 +37,11 @@ function drawBars({ categories, series, horizontal = false, max = null, unit = '
   const top = max ?? niceMax(all);
   const band = horizontal ? 30 : 56;
   const groupSize = horizontal ? band * series.length : band;
-  const width = horizontal ? 440 : Math.max(320, 80 + categories.length * (series.length * 22 + 30));
+  // Horizontal charts leave room on the left for their longest (shortened) label, never cutting it off.
+  const longest = Math.max(4, ...categories.map((c) => shortLabel(c).length));
+  const left = horizontal ? Math.max(150, Math.ceil(longest * LABEL_CHAR_PX) + 16) : 40;
+  const width = horizontal ? left + 290 : Math.max(320, 80 + categories.length * (series.length * 22 + 30));
   const height = horizontal ? 30 + categories.length * (groupSize + 10) : 260;
-  const left = horizontal ? 150 : 40;
   const plotW = width - left - 60;
   const plotH = height - 60;
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart__svg', focusable: 'false' });
@@ -49,7 +58,7 @@ function drawBars({ categories, series, horizontal = false, max = null, unit = '
         const w = typeof value === 'number' ? (plotW * value) / top : 0;
         root.append(svg('rect', { x: left, y, width: Math.max(w, 0), height: band * 0.7, class: `chart__bar chart__bar--${si}` }, svg('title', {}, label)));
         root.append(svg('text', { x: left + w + 6, y: y + band * 0.35, class: 'chart__value' }, mark));
-        if (si === 0) root.append(svg('text', { x: left - 8, y: y + band * 0.35, class: 'chart__label chart__label--end' }, category.length > 22 ? `${category.slice(0, 21)}…` : category));
+        if (si === 0) root.append(svg('text', { x: left - 8, y: y + band * 0.35, class: 'chart__label chart__label--end' }, shortLabel(category)));
       } else {
         const groupW = series.length * 22;
         const x = left + 20 + ci * (groupW + 30) + si * 22;
