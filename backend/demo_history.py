@@ -1,9 +1,10 @@
-"""A year of the demo employers' closed referrals, so that the employer dashboard's referral
+"""A year of the demo employers' past referrals, so that the employer dashboard's referral
 figures (submitted, released, days to triage, days from consultation to report) span the four
 reporting quarters: each referral went from submission through triage, booking, consultation and
-a released report to closure (a few were declined or withdrawn). They are seed data written in
-bulk (COPY) with their state history, not walked through the services as the current referrals
-are: the services only act now, and these happened over the past year. Deterministic (a fixed
+a released report to closure (a few were declined or withdrawn; the latest are released and not
+yet closed). They are seed data written in bulk with their state history and released reports,
+not walked through the services as the current referrals are: the services only act now, and
+these happened over the past year. Deterministic (a fixed
 random seed, dates relative to today) and idempotent (nothing is written when any exists).
 """
 
@@ -59,10 +60,13 @@ def _events(
     actors: dict[str, User],
     path: tuple[Step, ...],
 ) -> list[tuple[Any, ...]]:
+    """The referral's state history along its path, as far as it has got by now."""
     rows: list[tuple[Any, ...]] = []
-    at = submitted
+    at, now = submitted, utc_now()
     for action, source, target, who, days in path:
         at += timedelta(days=days + (rng.randint(0, days) if days else 0), minutes=rng.randint(5, 90))
+        if at >= now:  # not yet: a recent referral is still released, not closed
+            break
         actor = actors.get(who)
         detail: dict[str, Any] = {"demo_history": True}
         if action == "triage":
@@ -92,9 +96,9 @@ def _report(referral_id: UUID, events: list[tuple[Any, ...]], actors: dict[str, 
 
 def _window(today: date) -> tuple[date, int]:
     """The first reporting quarter's start, and how many days from it a referral can have been
-    submitted and still have been closed by now."""
+    submitted and still have had its report released by now."""
     first = period(today)[0]
-    return first, max((today - first).days - 75, 1)
+    return first, max((today - first).days - 40, 1)
 
 
 async def seed(
@@ -126,13 +130,14 @@ async def seed(
         rows = _events(rng, referral_id, submitted, actors, _path(rng))
         events += rows
         status, last = rows[-1][6], rows[-1][1]
-        decision = {"release_choice": "release"} if status == "CLOSED" else {}
-        if status == "CLOSED":
+        seen = status in ("RELEASED", "CLOSED")
+        decision = {"release_choice": "release"} if seen else {}
+        if seen:
             reports.append(_report(referral_id, rows, actors))
         referrals.append(
             (referral_id, hr.organisation_id, hr.provider_id, users[manager_key].id, subject.email,
              subject.name, subject.department, status, form, "routine",
-             "video" if status == "CLOSED" else None, "ohn" if status == "CLOSED" else None, decision, None,
+             "video" if seen else None, "ohn" if seen else None, decision, None,
              submitted, last, submitted)
         )  # fmt: skip
     await copy_history(conn, referrals, events, reports)
