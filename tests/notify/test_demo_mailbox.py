@@ -69,6 +69,8 @@ async def test_demo_says_where_to_begin_and_its_mailbox_survives_a_restart(db_ds
     try:
         assert f"Where to begin: open {url}/index.html and sign in as ops.manager@" in text
         assert "nurse@demo-oh.example (the OH nurse)" in text
+        assert "admin@demo-oh.example to see this week's clinic diary" in text
+        assert "alex.example@fictional-freight.example (an employee) to pick an offered appointment" in text
         assert f"Demo mailbox: every e-mail and text message the platform sends is at {url}/mailbox" in text
         before = await mailbox(url)
     finally:
