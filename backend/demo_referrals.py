@@ -220,8 +220,10 @@ def _steps_before_booking(walk: Walk) -> list[TransitionRequest]:
 
 
 async def _slot(conn: asyncpg.Connection, provider: UUID, walk: Walk) -> UUID:
-    """A free slot of the walk's kind near its day: the last one before it for a consultation that
-    is over (or under way), else the first one from it."""
+    """A free slot of the walk's kind near its day: for a consultation that is over (or under way)
+    the last one before that day, else the earliest of the past fortnight; for a booking the first
+    one from that day, else the first one still to come. Which weekday today is decides which of
+    these the diary has."""
     now = utc_now()
     kind = walk.modality
     if walk.target in AFTER_CONSULTATION or walk.target == S.IN_CONSULTATION:
@@ -229,11 +231,15 @@ async def _slot(conn: asyncpg.Connection, provider: UUID, walk: Walk) -> UUID:
         found = await free_slots(conn, provider, kind, start=until - timedelta(days=14), end=until)
         if found:
             return found[-1]
-    start = max(now + timedelta(days=walk.day), now + timedelta(hours=1))
-    found = await free_slots(conn, provider, kind, start=start, end=start + timedelta(days=14))
-    if not found:
-        raise RuntimeError(f"the demo diary has no free {kind} slot for a referral")
-    return found[0]
+        found = await free_slots(conn, provider, kind, start=now - timedelta(days=14), end=now)
+        if found:
+            return found[0]
+    soon = now + timedelta(hours=1)
+    for start in (max(now + timedelta(days=walk.day), soon), soon):
+        found = await free_slots(conn, provider, kind, start=start, end=start + timedelta(days=14))
+        if found:
+            return found[0]
+    raise RuntimeError(f"the demo diary has no free {kind} slot for a referral")
 
 
 async def _book(
