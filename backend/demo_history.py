@@ -32,6 +32,7 @@ PATH: tuple[Step, ...] = (
     ("create", None, "DRAFT", "manager", 0),
     ("submit", "DRAFT", "SUBMITTED", "manager", 0),
     ("queue", "SUBMITTED", "AWAITING_TRIAGE", "system", 0),
+    ("acknowledge", "AWAITING_TRIAGE", "AWAITING_TRIAGE", "employee", 0),
     ("triage", "AWAITING_TRIAGE", "AWAITING_BOOKING", "clinician", 2),
     ("book", "AWAITING_BOOKING", "BOOKED", "provider_admin", 1),
     ("start", "BOOKED", "IN_CONSULTATION", "clinician", 9),
@@ -47,7 +48,7 @@ WITHDRAW: Step = ("withdraw", "AWAITING_TRIAGE", "WITHDRAWN", "manager", 1)
 def _path(rng: random.Random) -> tuple[Step, ...]:
     roll = rng.random()
     if roll < 0.08:
-        return (*PATH[:3], DECLINE)
+        return (*PATH[:4], DECLINE)
     if roll < 0.12:
         return (*PATH[:3], WITHDRAW)
     return PATH
@@ -73,9 +74,11 @@ def _events(
             detail |= {"modality": "video", "clinician_grade": "ohn", "priority": "routine"}
         if action == "finish_consultation":
             detail["release_choice"] = "release"
+        if action == "acknowledge":
+            detail["discussed"] = True
         if action == "release":
             detail["recipients"] = [actors["manager"].email, actors["hr"].email]
-        role = actor.role.value if actor else "system"
+        role = actor.role.value if actor else ("employee" if who == "employee" else "system")
         rows.append((referral_id, at, actor.id if actor else None, role, action, source, target, detail))
     return rows
 
@@ -130,6 +133,7 @@ async def seed(
         rows = _events(rng, referral_id, submitted, actors, _path(rng))
         events += rows
         status, last = rows[-1][6], rows[-1][1]
+        acknowledged = next((row[1] for row in rows if row[4] == "acknowledge"), None)
         seen = status in ("RELEASED", "CLOSED")
         decision = {"release_choice": "release"} if seen else {}
         if seen:
@@ -137,7 +141,7 @@ async def seed(
         referrals.append(
             (referral_id, hr.organisation_id, hr.provider_id, users[manager_key].id, subject.email,
              subject.name, subject.department, status, form, "routine",
-             "video" if seen else None, "ohn" if seen else None, decision, None,
+             "video" if seen else None, "ohn" if seen else None, decision, acknowledged,
              submitted, last, submitted)
         )  # fmt: skip
     await copy_history(conn, referrals, events, reports)

@@ -27,7 +27,7 @@ from backend.demo_people import Employer, Person
 from backend.demo_queries import free_slots, settle_appointment
 from backend.referrals import service as referral_service
 from backend.referrals.form import STANDARD_QUESTIONS
-from backend.referrals.schemas import TransitionRequest
+from backend.referrals.schemas import Acknowledgement, TransitionRequest
 from backend.referrals.transitions import Status
 from backend.reports import mreport_service
 from backend.reports.mreport import Answer, ReportConsent, ReportContent
@@ -197,6 +197,7 @@ class Cast:
     manager: User
     manager_person: Person
     hr_email: str
+    employee: User | None  # the employee's own account, for the demo employees
 
     @property
     def recipients(self) -> list[str]:
@@ -311,6 +312,9 @@ async def walk_one(
             conn, cast.manager, referral.id, TransitionRequest(action="withdraw")
         )
         return referral.id
+    if cast.employee is not None and walk.target in AFTER_BOOKING:  # the employee answered their link
+        ack = Acknowledgement(discussed=True, comment="Yes, we talked about it last week (demo).")
+        await referral_service.acknowledge(conn, cast.employee, referral.id, ack)
     nurse = next(iter(cast.clinicians.values()))
     for step in _steps_before_booking(walk):
         await referral_service.transition(conn, nurse, referral.id, step)
@@ -363,6 +367,7 @@ async def seed(
             else worker(employer, walk.employee, walk.manager)
         )
         form = referral_form(employer, employee, manager, today=today)
-        cast = Cast(users["admin"], by_id, users[walk.manager], manager, users["hr"].email)
+        account = users.get(walk.employee) if isinstance(walk.employee, str) else None
+        cast = Cast(users["admin"], by_id, users[walk.manager], manager, users["hr"].email, account)
         made.append(await walk_one(conn, cast, form, walk, settings))
     return made
