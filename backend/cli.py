@@ -279,7 +279,8 @@ def _where_to_begin(url: str, sign_ins: list[demo.SignIn]) -> str:
     return (
         f"\nWhere to begin: open {url}/index.html and sign in as {first.get('manager')} (a manager,"
         f" password above) to refer an employee; then as {first.get('clinician')} (the OH nurse) to"
-        " triage it.\n"
+        f" triage it; as {first.get('provider_admin')} to see this week's clinic diary; as"
+        f" {first.get('employee')} (an employee) to pick an offered appointment and review a report.\n"
         f"Demo mailbox: every e-mail and text message the platform sends is at {url}/mailbox"
         " (nothing leaves this computer); the employee's links are there."
     )

@@ -1,6 +1,7 @@
 """A large, obviously fictional surveillance cohort for the demo, so the employer's dashboard
-shows real figures: a few hundred workers in four programmes, checked across the four reporting
-quarters, most current and some overdue, with the usual spread of outcomes.
+shows real figures: a few hundred workers at each employer, in three or four programmes each,
+checked across the four reporting quarters, most current and some overdue, with the usual spread
+of outcomes.
 
 The programmes are created through the surveillance service (audited); the people, enrolments and
 signed results are written in bulk (pipelined inserts) because the demo must start quickly: they are
@@ -28,12 +29,22 @@ from backend.surveillance.schemas import ProgrammeCreate, ProgrammeKind
 
 WORKERS = 320
 REGISTRATION = "NMC 99Z9999Z (fictional)"
-# (name, kind, share of the workforce enrolled)
-PROGRAMMES: tuple[tuple[str, ProgrammeKind, float], ...] = (
+Plan = tuple[tuple[str, ProgrammeKind, float], ...]
+# (name, kind, share of the workforce enrolled): the first employer's programmes
+PROGRAMMES: Plan = (
     ("Demo cohort noise: press shop audiometry (fictional)", "noise", 0.55),
     ("Demo cohort night work: warehouse shifts (fictional)", "night", 0.45),
     ("Demo cohort respiratory: paint booth (fictional)", "respiratory", 0.22),
     ("Demo cohort HAVS: maintenance tools (fictional)", "havs", 0.18),
+)
+# The second employer's (a bakery): (programmes, workers)
+BAKERY: tuple[Plan, int] = (
+    (
+        ("Demo cohort respiratory: flour dust in the bakehouse (fictional)", "respiratory", 0.6),
+        ("Demo cohort skin: dough and wet work (fictional)", "skin", 0.5),
+        ("Demo cohort night work: early bake shifts (fictional)", "night", 0.4),
+    ),
+    240,
 )
 DEPARTMENTS = ("Operations", "Warehouse", "Maintenance", "Office")
 # Outcome of a signed check, by cumulative share.
@@ -54,10 +65,18 @@ class Created:
     enrolments: int
     results: int
 
+    def __add__(self, other: Created) -> Created:
+        return Created(
+            self.programmes + other.programmes,
+            self.people + other.people,
+            self.enrolments + other.enrolments,
+            self.results + other.results,
+        )
 
-def _people(org: UUID, domain: str, rng: random.Random, today: date) -> list[tuple[Any, ...]]:
+
+def _people(org: UUID, domain: str, rng: random.Random, today: date, numbers: range) -> list[tuple[Any, ...]]:
     rows = []
-    for n in range(1, WORKERS + 1):
+    for n in numbers:
         born = today - timedelta(days=rng.randint(20 * 365, 62 * 365))
         rows.append(
             (
@@ -94,21 +113,29 @@ def _result_fields(outcome: str, performed: date) -> dict[str, Any]:
 
 
 async def seed(
-    conn: asyncpg.Connection, *, hr: User, nurse: User, domain: str, first_quarter: date
+    conn: asyncpg.Connection,
+    *,
+    hr: User,
+    nurse: User,
+    domain: str,
+    first_quarter: date,
+    plan: Plan = PROGRAMMES,
+    workers: int = WORKERS,
+    first_number: int = 1,
 ) -> Created:
     """Create the cohort for HR's organisation unless it exists (call inside the seed's transaction)."""
-    if await surveillance_queries.programme_name_taken(conn, hr.organisation_id, PROGRAMMES[0][0]):
+    if await surveillance_queries.programme_name_taken(conn, hr.organisation_id, plan[0][0]):
         return Created(0, 0, 0, 0)
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     today = utc_now().date()
-    people = _people(hr.organisation_id, domain, rng, today)
+    people = _people(hr.organisation_id, domain, rng, today, range(first_number, first_number + workers))
     enrolments: list[tuple[Any, ...]] = []
     results: list[tuple[Any, ...]] = []
-    for name, kind, share in PROGRAMMES:
+    for name, kind, share in plan:
         programme = await surveillance_service.create_programme(
             conn, hr, ProgrammeCreate(name=name, kind=kind)
         )
-        for person in rng.sample(people, round(WORKERS * share)):
+        for person in rng.sample(people, round(workers * share)):
             enrolment_id = uuid4()
             start = today - timedelta(days=rng.randint(400, 900))
             checked = rng.random() < CHECKED_SHARE
@@ -123,7 +150,7 @@ async def seed(
                     _result(rng, programme.id, kind, enrolment_id, person[0], hr, nurse, performed, due)
                 )
     await _copy(conn, people, enrolments, results)
-    return Created(len(PROGRAMMES), len(people), len(enrolments), len(results))
+    return Created(len(plan), len(people), len(enrolments), len(results))
 
 
 def _result(

@@ -20,6 +20,13 @@ function niceMax(values) {
   return Math.ceil(top / step) * step;
 }
 
+const LABEL_MAX = 58; // characters of a horizontal chart's label (the table below has them whole)
+const LABEL_LINE = 20; // the height of a horizontal chart's label line, in SVG units
+
+function shortLabel(category) {
+  return category.length > LABEL_MAX ? `${category.slice(0, LABEL_MAX - 1)}…` : category;
+}
+
 /**
  * A grouped bar chart.
  * categories: labels along the axis; series: [{name, values: [number|null], shown: [string]}].
@@ -29,10 +36,12 @@ function drawBars({ categories, series, horizontal = false, max = null, unit = '
   const all = series.flatMap((s) => s.values);
   const top = max ?? niceMax(all);
   const band = horizontal ? 30 : 56;
-  const groupSize = horizontal ? band * series.length : band;
+  // Horizontal charts put each category's label on its own line above its bars, so that a long
+  // label is never cut off and the bars keep the whole width.
+  const groupSize = horizontal ? LABEL_LINE + band * series.length : band;
+  const left = horizontal ? 10 : 40;
   const width = horizontal ? 440 : Math.max(320, 80 + categories.length * (series.length * 22 + 30));
   const height = horizontal ? 30 + categories.length * (groupSize + 10) : 260;
-  const left = horizontal ? 150 : 40;
   const plotW = width - left - 60;
   const plotH = height - 60;
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart__svg', focusable: 'false' });
@@ -45,11 +54,12 @@ function drawBars({ categories, series, horizontal = false, max = null, unit = '
       const mark = shown.length > 6 ? '–' : `${shown}${typeof value === 'number' ? unit : ''}`; // long notes: table
       const label = `${category}, ${s.name}: ${shown}${typeof value === 'number' ? unit : ''}`;
       if (horizontal) {
-        const y = 15 + ci * (groupSize + 10) + si * band * 0.8;
+        const rowTop = 15 + ci * (groupSize + 10);
+        const y = rowTop + LABEL_LINE + si * band * 0.8;
         const w = typeof value === 'number' ? (plotW * value) / top : 0;
         root.append(svg('rect', { x: left, y, width: Math.max(w, 0), height: band * 0.7, class: `chart__bar chart__bar--${si}` }, svg('title', {}, label)));
         root.append(svg('text', { x: left + w + 6, y: y + band * 0.35, class: 'chart__value' }, mark));
-        if (si === 0) root.append(svg('text', { x: left - 8, y: y + band * 0.35, class: 'chart__label chart__label--end' }, category.length > 22 ? `${category.slice(0, 21)}…` : category));
+        if (si === 0) root.append(svg('text', { x: left + 4, y: rowTop + LABEL_LINE / 2, class: 'chart__label' }, shortLabel(category)));
       } else {
         const groupW = series.length * 22;
         const x = left + 20 + ci * (groupW + 30) + si * 22;

@@ -133,6 +133,9 @@ async def test_measure_page_needs_sign_in_and_consent_can_be_withdrawn(
     page = await context.new_page()
     await page.goto("/measure.html")
     await expect(page.get_by_role("link", name="Go to sign in")).to_be_visible()
+    # The one sign-in redirect form: the sign-in page, asked to come back here.
+    go = page.get_by_role("link", name="Go to sign in")
+    assert await go.get_attribute("href") == "/?next=%2Fmeasure.html"
     await sign_in(page, world.users["employee"].email)
     await page.goto("/measure.html")
     await page.get_by_label("I agree to my pulse readings being collected").check()

@@ -7,7 +7,7 @@ import { ApiError, get, post } from '../api.js';
 import { byId, focusOn, h, replace } from '../dom.js';
 import { getMedia } from '../precall.js';
 import { CallManager } from '../rtc.js';
-import { announce, currentUser, showAccount } from '../session.js';
+import { announce, currentUser, showAccount, signInUrl } from '../session.js';
 import { RoomSocket } from '../ws.js';
 import { CallPanel } from './clinic-call.js';
 import { planForm } from './clinic-plan.js';
@@ -279,7 +279,7 @@ async function markDna(entry) {
 async function start() {
   const user = await currentUser();
   if (!user) {
-    window.location.replace('index.html#next=clinic.html');
+    window.location.replace(signInUrl());
     return;
   }
   if (user.role === 'provider_admin') {

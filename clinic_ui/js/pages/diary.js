@@ -117,7 +117,7 @@ function week() {
   const days = state.diary.days.map((d) => {
     const id = `day-${d}`;
     const clinics = state.diary.sessions.filter((c) => c.session_date === d);
-    return h('li', { class: 'diary__day' },
+    return h('li', { class: clinics.length ? 'diary__day' : 'diary__day diary__day--empty' },
       h('h2', { id, class: 'diary__date' }, dayName(d)),
       clinics.length ? clinics.map(clinicCard) : h('p', { class: 'muted' }, 'No clinics'));
   });

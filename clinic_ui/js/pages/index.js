@@ -6,7 +6,10 @@ import { byId, focusOn, h, replace } from '../dom.js';
 import { ErrorSummary, clearFields, markField } from '../errors.js';
 import { currentUser, homeFor, safeNext } from '../session.js';
 
-/** Where to go after signing in: ?next=/page (or the older #next=page.html), if it is safe. */
+/**
+ * Where to go after signing in: ?next=/page, if it is a path of this site (safeNext). Links of
+ * older versions said #next=page.html: those still work, for a plain page name only.
+ */
 function nextPage() {
   const query = new URLSearchParams(window.location.search).get('next');
   if (query) return safeNext(query);

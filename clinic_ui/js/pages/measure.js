@@ -9,7 +9,7 @@ import { bluetoothAvailable, connectSensor } from '../ble-sensor.js';
 import { CameraPpg, FS, guidance } from '../camera-ppg.js';
 import { byId, focusOn, h, replace } from '../dom.js';
 import { ErrorSummary } from '../errors.js';
-import { announce, currentUser, homeFor, showAccount } from '../session.js';
+import { announce, currentUser, homeFor, showAccount, signInUrl } from '../session.js';
 import { qualityMeter } from '../signal-quality.js';
 import { Trace } from '../waveform.js';
 
@@ -510,7 +510,7 @@ async function main() {
     replace(
       view,
       h('p', {}, 'Sign in to measure your pulse. '),
-      h('p', {}, h('a', { href: 'index.html#next=measure.html' }, 'Go to sign in')),
+      h('p', {}, h('a', { href: signInUrl() }, 'Go to sign in')),
     );
     return;
   }
