@@ -182,6 +182,14 @@ class Settings(BaseSettings):
     mail_give_up_hours: int = Field(default=48, ge=1, le=24 * 14)
     mail_retry_base_seconds: float = Field(default=30.0, ge=0.1, le=3600)
     mail_poll_seconds: float = Field(default=2.0, ge=0.05, le=300)
+    # A message being sent is leased to one delivery round this long; if the worker dies, another
+    # round takes the message once the lease runs out. Longer than any send (sends time out at 30 s).
+    mail_lease_seconds: float = Field(default=300.0, ge=1, le=3600)
+    # Background jobs (backend.jobs): whether each app process also runs a job worker (small
+    # installations, the demo), or only ``ohconnect worker`` processes do; and how long a worker may
+    # stay silent before it is taken as dead and its jobs are handed on.
+    inprocess_jobs: bool = True
+    jobs_stalled_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
