@@ -128,7 +128,7 @@ async def sweep_stalled(app: procrastinate.App, stalled_s: float) -> None:
     while True:
         try:
             await hand_on_stalled(app, stalled_s)
-        except (ConnectorException, OSError) as exc:
+        except Exception as exc:  # the database went away, for example: sweep again later
             logger.warning("stalled-job sweep failed: %s", type(exc).__name__)
         await asyncio.sleep(max(0.5, stalled_s / 2))
 

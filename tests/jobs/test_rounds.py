@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
+from procrastinate.jobs import Status
 
 from backend.core.config import Settings
 from backend.db import job_schema, migrate, pool
@@ -79,8 +80,9 @@ async def test_partition_upkeep_makes_the_coming_months_once(
     assert bounds == "FOR VALUES FROM ('2032-01-01 00:00:00+00') TO ('2032-02-01 00:00:00+00')"
     # The round (this month onwards) twice: the second run makes nothing.
     runtime = JobRuntime.build(app_pool, Settings(environment="test"))
-    await rounds.run_round(rounds.ROUNDS[2], runtime)
-    assert await rounds.run_round(rounds.ROUNDS[2], runtime) == 0
+    upkeep_round = next(r for r in rounds.ROUNDS if r.name == "partition_upkeep")
+    await rounds.run_round(upkeep_round, runtime)
+    assert await rounds.run_round(upkeep_round, runtime) == 0
 
 
 async def test_the_queue_schema_comes_once_from_concurrent_migrations(pg_admin_dsn: str) -> None:
@@ -111,6 +113,15 @@ async def test_metrics_show_the_job_queue_depth(client: httpx.AsyncClient, db_ds
         await app.tasks["ohconnect.partition_upkeep"].defer_async(timestamp=0)
     text = (await client.get("/metrics")).text
     assert 'ohconnect_job_queue_jobs{status="todo"} 2.0' in text
+    async with app.open_async():
+        worker_id = await app.job_manager.register_worker()
+        job = await app.job_manager.fetch_job(queues=[queue.QUEUE], worker_id=worker_id)
+        assert job is not None
+        assert job.id is not None
+        await app.job_manager.finish_job_by_id_async(job.id, status=Status.SUCCEEDED, delete_job=True)
+    text = (await client.get("/metrics")).text
+    assert 'ohconnect_job_queue_jobs{status="todo"} 1.0' in text
+    assert 'ohconnect_job_queue_jobs{status="doing"} 0.0' in text
 
 
 async def test_a_round_left_running_by_a_silent_worker_is_aborted_and_frees_its_lock(
