@@ -18,12 +18,16 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
+from typing import Any
 
+import asyncpg
 import procrastinate
-from procrastinate.exceptions import ConnectorException
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Job, Status
+from procrastinate.tasks import Task
 
 from backend.core.config import Settings
 from backend.jobs import rounds
@@ -102,9 +106,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def run_worker(app: procrastinate.App, runtime: JobRuntime, options: WorkerOptions) -> None:
+async def run_worker(
+    app: procrastinate.App, runtime: JobRuntime, options: WorkerOptions, *, dsn: str
+) -> None:
     """Work on the queue until cancelled (or, with signal handlers, until SIGINT/SIGTERM)."""
     sweeper = asyncio.create_task(sweep_stalled(app, options.stalled_s), name="stalled-job sweeper")
+    waker = asyncio.create_task(wake_rounds(app, dsn), name="round waker")
     try:
         await app.run_worker_async(
             queues=[QUEUE],
@@ -119,9 +126,52 @@ async def run_worker(app: procrastinate.App, runtime: JobRuntime, options: Worke
             fetch_job_polling_interval=5.0,
         )
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for side in (sweeper, waker):
+            side.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await side
+
+
+async def wake_rounds(app: procrastinate.App, dsn: str) -> None:
+    """Queue a round at once when its ``wake_on`` channel is notified (delivery: a message was
+    queued), on a listening connection of its own; reconnects after a failure."""
+    channels = {r.wake_on: app.tasks[task_name(r)] for r in rounds.ROUNDS if r.wake_on}
+    while channels:
+        try:
+            await _listen(channels, dsn)
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            ConnectorException,
+        ) as exc:
+            logger.warning("round wake-up listener failed: %s", type(exc).__name__)
+        await asyncio.sleep(5)
+
+
+async def _listen(channels: dict[str, Task[..., Any, Any]], dsn: str) -> None:
+    woken: set[str] = set()
+    event = asyncio.Event()
+
+    def notified(_conn: object, _pid: int, channel: str, _payload: object) -> None:
+        woken.add(channel)
+        event.set()
+
+    conn = await asyncpg.connect(dsn, timeout=10, server_settings={"application_name": "ohconnect-jobs"})
+    try:
+        for channel in channels:
+            await conn.add_listener(channel, notified)
+        while not conn.is_closed():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), 30)
+            event.clear()
+            for channel in list(woken):
+                woken.discard(channel)
+                with contextlib.suppress(AlreadyEnqueued):  # a run is already waiting
+                    await channels[channel].defer_async(timestamp=int(time.time()))
+    finally:
+        await conn.close()
 
 
 async def sweep_stalled(app: procrastinate.App, stalled_s: float) -> None:
@@ -168,7 +218,8 @@ class InProcessJobs:
         app = build_app(dsn, runtime.settings, max_connections=3)
         await app.open_async()
         options = WorkerOptions.from_settings(runtime.settings, concurrency=2, graceful_s=2.0)
-        return cls(app, asyncio.create_task(_supervise(app, runtime, options), name="in-process jobs"))
+        task = asyncio.create_task(_supervise(app, runtime, options, dsn), name="in-process jobs")
+        return cls(app, task)
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -177,11 +228,11 @@ class InProcessJobs:
         await self.app.close_async()
 
 
-async def _supervise(app: procrastinate.App, runtime: JobRuntime, options: WorkerOptions) -> None:
+async def _supervise(app: procrastinate.App, runtime: JobRuntime, options: WorkerOptions, dsn: str) -> None:
     """Keep the in-process worker running: after a failure (the database went away), start again."""
     while True:
         try:
-            await run_worker(app, runtime, options)
+            await run_worker(app, runtime, options, dsn=dsn)
             return
         except (ConnectorException, OSError, procrastinate.exceptions.ProcrastinateException) as exc:
             logger.warning("in-process job worker stopped (%s); starting again in 5 s", type(exc).__name__)

@@ -64,6 +64,8 @@ class Round:
     # A cron line (five fields, or six with seconds last), or one made from the settings.
     schedule: str | Callable[[Settings], str]
     description: str
+    # A PostgreSQL notification channel that queues a run at once (besides the schedule).
+    wake_on: str | None = None
 
     def cron(self, settings: Settings) -> str:
         return self.schedule if isinstance(self.schedule, str) else self.schedule(settings)
@@ -109,6 +111,7 @@ ROUNDS: tuple[Round, ...] = (
         deliver_messages,
         lambda settings: every(settings.mail_poll_seconds),
         "send queued e-mail and text messages (OHCONNECT_MAIL_POLL_SECONDS)",
+        wake_on="ohconnect_outbox",  # migration 0012: notified when messages are queued
     ),
     Round("send_reminders", send_reminders, "* * * * *", "appointment reminders, 24 hours ahead"),
     Round("partition_upkeep", partition_upkeep, "7 * * * *", "reading partitions for the coming months"),

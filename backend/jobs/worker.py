@@ -28,7 +28,7 @@ async def run(dsn: str, settings: Settings, *, concurrency: int) -> None:
             options = queue.WorkerOptions.from_settings(
                 settings, concurrency=concurrency, install_signal_handlers=True
             )
-            await queue.run_worker(app, JobRuntime.build(db, settings), options)
+            await queue.run_worker(app, JobRuntime.build(db, settings), options, dsn=dsn)
         logger.info("job worker %s stopped", queue.worker_name())
     finally:
         await db.close()

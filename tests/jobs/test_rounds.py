@@ -5,6 +5,8 @@ depth on /metrics, and a stalled round handed on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -17,6 +19,7 @@ from backend.core.config import Settings
 from backend.db import job_schema, migrate, pool
 from backend.jobs import queue, rounds
 from backend.jobs.rounds import JobRuntime
+from backend.notify import service as notify
 from backend.readings import upkeep
 from tests.db.fresh import empty_database
 
@@ -150,3 +153,33 @@ async def test_a_round_left_running_by_a_silent_worker_is_aborted_and_frees_its_
         assert following is not None
         assert following.id != job.id
         assert following.lock == "deliver_messages"
+
+
+async def test_a_queued_message_queues_a_delivery_round_at_once(
+    db_dsn: str, conn: asyncpg.Connection
+) -> None:
+    """No worker and no schedule tick: only the outbox's notification (migration 0012) queues it."""
+    app = queue.build_app(db_dsn, Settings(environment="test", mail_poll_seconds=300))
+    async with app.open_async():
+        waker = asyncio.create_task(queue.wake_rounds(app, db_dsn))
+        try:
+            await asyncio.sleep(0.5)  # listening
+            assert await conn.fetchval("SELECT count(*) FROM procrastinate_jobs") == 0
+            started = time.monotonic()
+            async with conn.transaction():
+                for n in range(3):
+                    await notify.enqueue(conn, recipient=f"p{n}@employer.example", subject="S", body="B")
+            for _ in range(100):
+                jobs = await conn.fetch("SELECT task_name, status::text FROM procrastinate_jobs")
+                if jobs:
+                    break
+                await asyncio.sleep(0.05)
+            waited = time.monotonic() - started
+            await asyncio.sleep(0.5)
+            jobs = await conn.fetch("SELECT task_name, status::text FROM procrastinate_jobs")
+        finally:
+            waker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waker
+    assert [(r["task_name"], r["status"]) for r in jobs] == [("ohconnect.deliver_messages", "todo")]
+    print(f"\ndelivery round queued {waited * 1000:.0f} ms after three messages were committed")
