@@ -6,7 +6,9 @@ number of workers (``ohconnect worker`` processes, app processes with OHCONNECT_
 may run at once: each schedule tick is queued once (procrastinate records it), and a job goes to
 one worker only. A worker that stops answering (no heartbeat for OHCONNECT_JOBS_STALLED_SECONDS,
 for example killed) has its running jobs handed on by the others' sweeper: a round is marked
-aborted and the next scheduled run takes over its work; any other job is queued again.
+aborted and the next scheduled run takes over its work; any other job is queued again. A round
+with a ``wake_on`` channel is also queued as soon as that channel is notified (delivery: when
+messages are queued), so the schedule is only the fallback.
 
 The queue's own connections use the connecting (owner) role; the rounds use the application pool.
 """
