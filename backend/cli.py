@@ -1,4 +1,4 @@
-"""The ``ohconnect`` command: serve, demo, migrate, and organisation/user administration.
+"""The ``ohconnect`` command: serve, demo, migrate, worker, and organisation/user administration.
 
 Without DATABASE_URL every command uses the embedded PostgreSQL kept in the data folder
 (``--data-dir`` or OHCONNECT_DATA_DIR). ``serve`` starts it once in the parent process and
@@ -36,6 +36,7 @@ from backend.core.config import Settings
 from backend.core.errors import AppError
 from backend.core.types import Email
 from backend.db import migrate, pool
+from backend.jobs import worker as jobs_worker
 from backend.lifecycle import retention as lifecycle_retention
 from backend.main import create_app
 from backend.observe import logs as observe_logs
@@ -96,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
 
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+
+    worker = commands.add_parser(
+        "worker",
+        help="run background jobs (message delivery, reminders, partition upkeep) until stopped;"
+        " several may run at once",
+    )
+    worker.add_argument(
+        "--concurrency", type=_positive, default=4, help="jobs this worker runs at once (default 4)"
+    )
 
     org = commands.add_parser("org", help="organisations").add_subparsers(dest="action", required=True)
     org_create = org.add_parser("create", help="create an organisation; prints its id")
@@ -243,6 +253,12 @@ def _run(settings: Settings, host: str, port: int, workers: int) -> None:
     uvicorn.run("backend.main:create_app", factory=True, workers=workers, **options)
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    """Until SIGINT or SIGTERM; app processes then need not run jobs (OHCONNECT_INPROCESS_JOBS=false)."""
+    logging.config.dictConfig(_log_config(settings))
+    asyncio.run(jobs_worker.run(pool.resolve_dsn(settings), settings, concurrency=args.concurrency))
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     settings = _prepare(settings, args.host, args.port)
     _run(settings, args.host, args.port, args.workers)
@@ -257,8 +273,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     host = "127.0.0.1"
     if settings.environment == "production":
         raise CommandError("the demo is not for production (unset OHCONNECT_ENVIRONMENT=production)")
-    # Demo messages go to the log and the demo mailbox, never out.
-    demo_mail = {"mail_sender": "log", "demo_mailbox": True}
+    # Demo messages go to the log and the demo mailbox, never out; its app process runs the jobs.
+    demo_mail = {"mail_sender": "log", "demo_mailbox": True, "inprocess_jobs": True}
     settings = _prepare(settings.model_copy(update=demo_mail), host, args.port)
     result = asyncio.run(_seed(settings))
     logger.info(
@@ -325,6 +341,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> None:
         cmd_demo(settings, args)
     elif args.command == "migrate":
         cmd_migrate(settings)
+    elif args.command == "worker":
+        cmd_worker(settings, args)
     elif args.command == "org":
         cmd_org(settings, args)
     elif args.command == "user":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,9 +32,10 @@ from backend.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware
 from backend.core.jsonbody import JsonTextMiddleware
 from backend.db import migrate, pool
 from backend.db.pubsub import Hub
+from backend.jobs.queue import InProcessJobs
+from backend.jobs.rounds import JobRuntime
 from backend.lifecycle.router import router as lifecycle_router
-from backend.notify import dispatcher as delivery
-from backend.notify import mailbox, senders
+from backend.notify import mailbox
 from backend.notify.router import router as messages_router
 from backend.observe.metrics import MetricsMiddleware
 from backend.observe.router import router as metrics_router
@@ -128,22 +128,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pool_gate = asyncio.Semaphore(settings.db_pool_max)
     app.state.hub = Hub(dsn)
     await app.state.hub.start()
-    dispatcher = asyncio.create_task(
-        delivery.run_dispatcher(
-            app.state.pool,
-            senders.build(settings),
-            delivery.Policy.from_settings(settings),
-            interval_s=settings.mail_poll_seconds,
-        )
+    # Background jobs (delivery, reminders, upkeep) in this process too, unless workers run them.
+    jobs = (
+        await InProcessJobs.start(dsn, JobRuntime.build(app.state.pool, settings))
+        if settings.inprocess_jobs
+        else None
     )
     clinics = await clinics_runtime.start(app.state, app.state.pool, app.state.hub, settings)
     try:
         yield
     finally:
         await clinics.stop()
-        dispatcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await dispatcher
+        if jobs is not None:
+            await jobs.stop()
         await app.state.hub.stop()
         await app.state.pool.close()
 

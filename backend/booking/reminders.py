@@ -3,13 +3,12 @@
 ``ReminderSender.send`` runs inside the transaction that marks the reminder as sent, so a
 reminder is recorded exactly when it is handed over. The default adapter queues an e-mail (and an
 SMS when a phone number is known) in the outbox, whose default sender only writes to the log; a
-deployment can pass its own adapter (for example one calling an SMS gateway's API) to ``run``.
+deployment can pass its own adapter (for example one calling an SMS gateway's API) to the reminder
+round of the background jobs (``backend.jobs``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Protocol, cast
@@ -72,10 +71,3 @@ async def send_due(
             await queries.mark_reminded(conn, appointment.id)
             await queries.insert_call_event(conn, appointment.id, kind="reminder", actor_id=None)
     return len(due)
-
-
-async def run(pool: asyncpg.Pool, sender: ReminderSender, *, interval_s: float = 60.0) -> None:
-    while True:
-        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
-            await send_due(pool, sender)
-        await asyncio.sleep(interval_s)

@@ -206,6 +206,14 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = None
     signing_cert_file: Path | None = None
     signing_key_passphrase: SecretStr | None = None
+    # A message being sent is leased to one delivery round this long; if the worker dies, another
+    # round takes the message once the lease runs out. Longer than any send (sends time out at 30 s).
+    mail_lease_seconds: float = Field(default=300.0, ge=1, le=3600)
+    # Background jobs (backend.jobs): whether each app process also runs a job worker (small
+    # installations, the demo), or only ``ohconnect worker`` processes do; and how long a worker may
+    # stay silent before it is taken as dead and its jobs are handed on.
+    inprocess_jobs: bool = True
+    jobs_stalled_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

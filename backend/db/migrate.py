@@ -1,8 +1,9 @@
 """Numbered plain-SQL migrations, applied in order under an advisory lock.
 
 Files are ``migrations/NNNN_name.sql``; each runs in its own transaction and is recorded in
-``schema_migration``. The placeholder ``:app_role`` in a file is replaced by the configured
-application role name (validated as an identifier by Settings), never by user input.
+``schema_migration``. The job queue's tables (``job_schema``) follow, under the same lock. The
+placeholder ``:app_role`` in a file is replaced by the configured application role name
+(validated as an identifier by Settings), never by user input.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+
+from backend.db import job_schema
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ async def migrate(dsn: str, *, app_role: str) -> list[int]:
                     )
                 logger.info("applied migration %04d_%s", migration.version, migration.name)
                 applied.append(migration.version)
+            await job_schema.apply(conn, app_role=app_role)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     finally:

@@ -47,6 +47,7 @@ class Policy:
             max_attempts=settings.mail_max_attempts,
             give_up_after=timedelta(hours=settings.mail_give_up_hours),
             retry_base_s=settings.mail_retry_base_seconds,
+            lease_s=settings.mail_lease_seconds,
         )
 
     def retry_delay(self, attempts: int) -> float:
@@ -130,17 +131,3 @@ async def _record(
         delay = policy.retry_delay(message.attempts)
         await queries.mark_retry(conn, message.id, claim_id, delay_s=delay, reason=error.reason)
         logger.info("delivery will be retried in %.0f s: %s", delay, where)
-
-
-async def run_dispatcher(
-    pool: asyncpg.Pool, sender: Sender, policy: Policy, *, interval_s: float = 2.0
-) -> None:
-    """Deliver until cancelled: a full batch is followed at once by the next round."""
-    while True:
-        sent = 0
-        try:
-            sent = await deliver_pending(pool, sender, policy)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            logger.warning("message delivery round failed: %s", type(exc).__name__)
-        if sent < 20:
-            await asyncio.sleep(interval_s)

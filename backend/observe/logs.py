@@ -99,5 +99,7 @@ def log_config(level: str, fmt: Literal["json", "text"]) -> dict[str, Any]:
             "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
             "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
             "pgserver": {"level": "WARNING"},
+            # The job queue logs every job it starts and ends (several a second): warnings only.
+            "procrastinate": {"level": "WARNING"},
         },
     }

@@ -13,6 +13,7 @@ from starlette.datastructures import State
 from backend.observe import metrics, queries
 
 OUTBOX_STATUSES = ("pending", "retrying", "sending", "failed")
+JOB_STATUSES = ("todo", "doing", "failed", "aborted", "cancelled")  # succeeded jobs are deleted
 SEAT_KINDS = ("clinician", "employee", "guest")
 DB_TIMEOUT_S = 5.0
 
@@ -38,8 +39,10 @@ async def _database_figures(conn: asyncpg.Connection) -> None:
         metrics.OUTBOX_MESSAGES.labels(status).set(counted.get(status, 0))
     metrics.OUTBOX_OLDEST_PENDING.set(outbox.oldest_waiting_s)
     jobs = await queries.job_counts(conn)
-    for row in jobs or []:
-        metrics.JOBS.labels(row.status).set(row.n)
+    if jobs is not None:
+        counted_jobs = {row.status: row.n for row in jobs}
+        for status in (*JOB_STATUSES, *counted_jobs):  # a status with no job left reads 0
+            metrics.JOBS.labels(status).set(counted_jobs.get(status, 0))
 
 
 async def render(state: State) -> bytes:

@@ -219,6 +219,15 @@ WITH arg AS (
 SELECT count(*) FROM live
 """
 ENSURE_PARTITION = "SELECT reading_partition_ensure($1)"
+# The monthly partitions from the month of $1 to $2 months after it (each made if missing).
+ENSURE_PARTITIONS_AHEAD = """
+SELECT reading_partition_ensure($1::timestamptz + make_interval(months => m))
+FROM generate_series(0, $2::int) AS m
+"""
+LIST_PARTITIONS = """
+SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'public.reading'::regclass ORDER BY 1
+"""
 
 # -- reads --------------------------------------------------------------------------------------
 
@@ -407,3 +416,11 @@ async def list_readings(conn: asyncpg.Connection, stream_id: UUID, limit: int) -
 
 async def list_alerts(conn: asyncpg.Connection, stream_ids: Sequence[UUID]) -> list[AlertRow]:
     return [AlertRow.model_validate(dict(r)) for r in await conn.fetch(LIST_ALERTS, list(stream_ids))]
+
+
+async def ensure_partitions_ahead(conn: asyncpg.Connection, at: datetime, months: int) -> list[str]:
+    return [str(r[0]) for r in await conn.fetch(ENSURE_PARTITIONS_AHEAD, at, months)]
+
+
+async def list_partitions(conn: asyncpg.Connection) -> list[str]:
+    return [str(r[0]) for r in await conn.fetch(LIST_PARTITIONS)]

@@ -133,3 +133,24 @@ def test_container_image_runs_unprivileged_and_checks_readiness() -> None:
     assert re.search(r"^HEALTHCHECK .*\n?.*/readyz", text, re.M)
     assert "pip install --require-hashes -r requirements/runtime.lock" in text
     assert "pip install --no-deps ." in text
+
+
+def test_background_jobs_run_in_workers_and_not_in_the_app_processes() -> None:
+    services = documents(DEPLOY / "compose.yaml")[0]["services"]
+    assert services["worker"]["command"] == ["ohconnect", "worker"]
+    assert services["worker"]["healthcheck"] == {"disable": True}, "a worker serves no /readyz"
+    for name in ("app-1", "app-2", "worker"):
+        assert services[name]["environment"]["OHCONNECT_INPROCESS_JOBS"] == "false"
+        assert "${POSTGRES_PASSWORD:?" in services[name]["environment"]["DATABASE_URL"]
+    objects = k8s_objects()
+    assert objects[("ConfigMap", "ohconnect")]["data"]["OHCONNECT_INPROCESS_JOBS"] == "false"
+    worker = objects[("Deployment", "ohconnect-worker")]["spec"]["template"]["spec"]
+    container = worker["containers"][0]
+    assert container["args"][:2] == ["ohconnect", "worker"]
+    assert {"configMapRef": {"name": "ohconnect"}} in container["envFrom"]
+    database = next(e for e in container["env"] if e["name"] == "DATABASE_URL")
+    assert database["valueFrom"]["secretKeyRef"] == {"name": "ohconnect-db-app", "key": "uri"}
+    assert worker["securityContext"]["runAsNonRoot"] is True
+    units = DEPLOY / "systemd"
+    assert "ohconnect worker" in (units / "ohconnect-worker.service").read_text()
+    assert "Environment=OHCONNECT_INPROCESS_JOBS=false" in (units / "ohconnect.service").read_text()

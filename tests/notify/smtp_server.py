@@ -29,8 +29,15 @@ class Recorder:
     received: list[Received] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
     delay_s: float = 0.0
+    # Hold each session this long at RCPT (before any message data), noting the address first:
+    # a sender can be stopped mid-send without the message having arrived.
+    rcpt_hold_s: float = 0.0
+    rcpt_seen: list[str] = field(default_factory=list)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        self.rcpt_seen.append(address)
+        if self.rcpt_hold_s:
+            await asyncio.sleep(self.rcpt_hold_s)
         if address in self.refuse:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
