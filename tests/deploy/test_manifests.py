@@ -151,6 +151,10 @@ def test_background_jobs_run_in_workers_and_not_in_the_app_processes() -> None:
     database = next(e for e in container["env"] if e["name"] == "DATABASE_URL")
     assert database["valueFrom"]["secretKeyRef"] == {"name": "ohconnect-db-app", "key": "uri"}
     assert worker["securityContext"]["runAsNonRoot"] is True
+    # The production guard refuses any process without the signing key: workers mount it too.
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert "/etc/ohconnect/signing" in mounts
     units = DEPLOY / "systemd"
     assert "ohconnect worker" in (units / "ohconnect-worker.service").read_text()
     assert "Environment=OHCONNECT_INPROCESS_JOBS=false" in (units / "ohconnect.service").read_text()
+    assert "LoadCredential=signing-key.pem" in (units / "ohconnect-worker.service").read_text()
