@@ -50,8 +50,9 @@ def without_dates_and_times(text: str) -> str:
         line for line in text.splitlines() if not line.lstrip().startswith(("Document ", "Content SHA-256"))
     )
     text = re.sub(r"\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|\b[0-9a-f]{32,}\b", " ", text)
-    # Test people are numbered by a counter ("Worker 15", "E00015"): names, not measurements.
-    text = re.sub(r"\bWorker \d+\b|\bE\d{5}\b", " ", text)
+    # Test people, employers and programmes are numbered by a counter ("Worker 15", "E00015",
+    # "Org 15", "noise programme 15"): names, not measurements.
+    text = re.sub(r"\b(?:Worker|Org|programme) \d+\b|\bE\d{5}\b", " ", text)
     text = re.sub(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?", " ", text)
     text = re.sub(r"\b\d{1,2}:\d{2}(?::\d{2})?\b", " ", text)
     return re.sub(r"\b\d{1,2} [A-Z][a-z]+ \d{4}\b", " ", text)
