@@ -37,6 +37,7 @@ from backend.jobs.rounds import JobRuntime
 from backend.lifecycle.router import router as lifecycle_router
 from backend.notify import mailbox
 from backend.notify.router import router as messages_router
+from backend.observe import tracing
 from backend.observe.metrics import MetricsMiddleware
 from backend.observe.router import router as metrics_router
 from backend.readings.router import router as readings_router
@@ -135,9 +136,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         else None
     )
     clinics = await clinics_runtime.start(app.state, app.state.pool, app.state.hub, settings)
+    if app.state.tracing is not None:
+        app.state.tracing.start()  # database spans from here on (start-up queries stay untraced)
     try:
         yield
     finally:
+        if app.state.tracing is not None:
+            app.state.tracing.stop()
         await clinics.stop()
         if jobs is not None:
             await jobs.stop()
@@ -157,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.tracing = tracing.install(app, settings)  # None unless an OTLP endpoint is set
     booking_cancelling.register(settings)  # a referral that closes cancels its appointment
     handlers.install(app)
     upload_limit = settings.attachment_max_bytes + 64 * 1024

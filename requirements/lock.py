@@ -35,6 +35,8 @@ def inputs(kind: str) -> dict[str, object]:
     project = tomllib.loads(PYPROJECT.read_text("utf-8"))["project"]
     wanted: dict[str, object] = {"requires-python": project["requires-python"], "python": PYTHON}
     wanted["dependencies"] = project["dependencies"]
+    # The image installs the tracing extra (used only when an OTLP endpoint is set); dev holds it too.
+    wanted["tracing"] = project["optional-dependencies"]["tracing"]
     if kind == "dev":
         wanted["dev"] = project["optional-dependencies"]["dev"]
     return wanted
@@ -45,7 +47,7 @@ def digest(kind: str) -> str:
 
 
 def header(kind: str) -> str:
-    extra = " and its dev extra" if kind == "dev" else ""
+    extra = " and its tracing and dev extras" if kind == "dev" else " and its tracing extra"
     return (
         f"# {kind}.lock: every dependency of ohconnect{extra}, pinned with hashes, for CPython {PYTHON}\n"
         f"# on x86_64 Linux (glibc 2.36). Generated from pyproject.toml; do not edit by hand.\n"
@@ -61,6 +63,7 @@ def compile_lock(kind: str) -> None:
         "uv", "pip", "compile", str(PYPROJECT), "--generate-hashes", "--no-header", "--quiet",
         "--python-version", PYTHON, "--python-platform", PLATFORM, "--annotation-style", "line",
     ]  # fmt: skip
+    command += ["--extra", "tracing"]
     if kind == "dev":
         command += ["--extra", "dev"]
     else:
@@ -99,7 +102,7 @@ def problems(kind: str) -> list[str]:
         pinned = pins(text)
     except ValueError as exc:
         return [*found, f"{path.name}: {exc}"]
-    names = [str(r) for k, v in inputs(kind).items() if k in ("dependencies", "dev") for r in v]  # type: ignore[attr-defined]
+    names = [str(r) for k, v in inputs(kind).items() if k in ("dependencies", "tracing", "dev") for r in v]  # type: ignore[attr-defined]
     for requirement in map(Requirement, names):
         version = pinned.get(normalise(requirement.name))
         if version is None:

@@ -172,6 +172,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] | None = None
     # GET /metrics answers loopback clients, and others sending this as a bearer token.
     metrics_token: SecretStr | None = None
+    # OpenTelemetry traces over OTLP/HTTP (protobuf), under the SDK's standard names: a collector's
+    # base address (/v1/traces is appended) or the traces address itself. Unset: no tracing.
+    otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    )
     # Pulse readings from phones: the largest batch upload, the lifetime of a stream's device
     # token, and the bands that flag a stream (NEWS2 by default) with how many readings make a flag.
     readings_batch_max_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
@@ -228,6 +234,12 @@ class Settings(BaseSettings):
             raise ValueError("OHCONNECT_SIGNING_KEY_PASSPHRASE needs OHCONNECT_SIGNING_KEY_FILE")
         if self.turn_urls and self.turn_secret is None:
             raise ValueError("OHCONNECT_TURN_URLS needs OHCONNECT_TURN_SECRET (coturn static-auth-secret)")
+        for name, address in (
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.otlp_endpoint),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", self.otlp_traces_endpoint),
+        ):
+            if address and not address.startswith(("http://", "https://")):
+                raise ValueError(f"{name} must be an http:// or https:// address (OTLP over HTTP)")
         problem = mail_problem(self)
         if problem:
             raise ValueError(problem)
