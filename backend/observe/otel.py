@@ -34,9 +34,10 @@ from opentelemetry.util.types import Attributes
 SERVICE = "ohconnect"
 REQUEST_ID_HEADER = "x-request-id"
 
-ALLOWED_ATTRIBUTES = frozenset(
+# Server spans (HTTP requests, WebSockets), under both the older and the stable semantic conventions.
+# Not the peer's address or port: those are the client's.
+HTTP_ATTRIBUTES = frozenset(
     {
-        # HTTP server spans (both the older and the stable semantic conventions)
         "http.method",
         "http.request.method",
         "http.route",
@@ -48,7 +49,11 @@ ALLOWED_ATTRIBUTES = frozenset(
         "network.protocol.version",
         "http.response.header.x_request_id",
         "error.type",
-        # database client spans
+    }
+)
+# Database client spans: the peer is the database server.
+DB_ATTRIBUTES = frozenset(
+    {
         "db.system",
         "db.system.name",
         "db.name",
@@ -61,6 +66,7 @@ ALLOWED_ATTRIBUTES = frozenset(
         "server.port",
         "net.transport",
         "network.transport",
+        "error.type",
     }
 )
 ALLOWED_EVENT_ATTRIBUTES = frozenset({"exception.type", "exception.escaped"})
@@ -73,6 +79,7 @@ def _kept(attributes: Attributes, allowed: frozenset[str]) -> dict[str, object]:
 def scrubbed(span: ReadableSpan) -> ReadableSpan:
     """The span with only allow-listed attributes, exception events reduced to their type and no
     status description (they can quote values)."""
+    allowed = DB_ATTRIBUTES if span.kind == SpanKind.CLIENT else HTTP_ATTRIBUTES
     events = [
         Event(event.name, _kept(event.attributes, ALLOWED_EVENT_ATTRIBUTES), event.timestamp)  # type: ignore[arg-type]
         for event in span.events
@@ -82,7 +89,7 @@ def scrubbed(span: ReadableSpan) -> ReadableSpan:
         context=span.context,
         parent=span.parent,
         resource=span.resource,
-        attributes=_kept(span.attributes, ALLOWED_ATTRIBUTES),  # type: ignore[arg-type]
+        attributes=_kept(span.attributes, allowed),  # type: ignore[arg-type]
         events=events,
         links=[Link(link.context) for link in span.links],
         kind=span.kind,

@@ -248,6 +248,8 @@ def _assert_private(spans: list[Span], forbidden: list[str]) -> None:
         leaked = [value for value in forbidden if value in text]
         assert not leaked, f"span {span.name!r} carries {leaked}"
         assert not DROPPED_KEYS & set(span.attributes), span.attributes
+        if span.kind == SpanProto.SPAN_KIND_SERVER:  # the peer of a server span is the client
+            assert not {"net.peer.port", "net.peer.name", "client.port"} & set(span.attributes)
 
 
 def test_without_an_endpoint_no_opentelemetry_sdk_is_imported() -> None:
