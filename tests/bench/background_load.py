@@ -3,8 +3,9 @@
 ``seed_load`` gives the benchmark's employer a surveillance history (programmes, people, three
 years of signed results, released referrals, as bench_reports seeds it) so that its aggregate
 report PDF is real work, a client admin to ask for it, and employees with open pulse streams.
-``Load`` then keeps, until stopped: ``pdf_clients`` clients each asking for the aggregate report
-PDF again as soon as the last one arrived, spread over the app processes, and ``phones`` phones
+``Load`` then keeps, until stopped: ``pdf_clients`` clients asking for the aggregate report PDF
+(signed, as issued), together ``pdf_rate`` a second (0: each again as soon as the last arrived),
+spread over the app processes, and ``phones`` phones
 each posting one second of 100 Hz PPG per second (the pace of a real phone), also spread.
 It counts what completed, so the benchmark can say what ran beside the measured arrivals.
 """
@@ -65,9 +66,10 @@ async def seed_load(dsn: str, *, people: int, phones: int) -> list[str]:
 class Load:
     """Report PDFs and pulse batches against the given app URLs until ``stop``."""
 
-    def __init__(self, urls: list[str], *, pdf_clients: int, phones: int) -> None:
+    def __init__(self, urls: list[str], *, pdf_clients: int, pdf_rate: float, phones: int) -> None:
         self.urls = urls
         self.pdf_clients = pdf_clients
+        self.pdf_rate = pdf_rate
         self.phones = phones
         self.counts = Counts()
         self._tasks: list[asyncio.Task[None]] = []
@@ -80,7 +82,11 @@ class Load:
         for n, (stream_id, token) in enumerate(await bench_ingest.start_streams(self.urls[0], emails)):
             signal = simulate_ppg(60 + n % 40, PHONE_SECONDS + 1, bench_ingest.FS, seed=n, noise=0.05)
             bodies = bench_ingest.make_bodies(
-                stream_id, signal.signal.tolist(), PHONE_SECONDS, now - timedelta(seconds=2), now
+                stream_id,
+                signal.signal.tolist(),
+                PHONE_SECONDS,
+                now - timedelta(seconds=PHONE_SECONDS + 5),
+                now,
             )
             self._phone_bodies.append((token, bodies))
         conn = await asyncpg.connect(dsn)
@@ -123,9 +129,13 @@ class Load:
         self.counts.pdf_bytes += len(response.content)
 
     async def _pdfs(self, url: str) -> None:
+        interval = self.pdf_clients / self.pdf_rate if self.pdf_rate else 0.0
         async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+            due = time.perf_counter()
             while True:
                 await self._one_pdf(http)
+                due += interval
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
 
     async def _phone(self, url: str, token: str, bodies: list[bytes], n: int, started: float) -> None:
         headers = {**bench_ingest.JSON, "Authorization": f"Bearer {token}"}

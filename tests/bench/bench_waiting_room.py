@@ -10,8 +10,9 @@ of both app processes before and after the waiting sockets connect, per socket.
 
 Two phases on the same servers: ``--arrivals`` arrivals with nothing else running, then as many
 again while the same two processes produce aggregate report PDFs for ``--pdf-clients`` clients
-asking back to back and take one pulse batch a second from each of ``--phones`` phones
-(tests/bench/background_load.py); ``--no-load`` measures the first phase only.
+(``--pdf-rate`` a second in all, or back to back with 0) and take one pulse batch a second from
+each of ``--phones`` phones (tests/bench/background_load.py); ``--no-load`` measures the first
+phase only.
 
 Baseline in the same run: a bare WebSocket echo app in its own uvicorn process (same settings):
 round-trip latency with the same number of idle sockets held open, and its memory per socket.
@@ -19,7 +20,7 @@ round-trip latency with the same number of idle sockets held open, and its memor
 Seeding writes rows directly (employees, referrals, appointments, sessions); everything measured
 goes through the real app. Run from the repository root (pytest does not collect this file):
     python -m tests.bench.bench_waiting_room [--waiting 500] [--arrivals 200] [--pdf-clients 2]
-        [--phones 32] [--no-load]
+        [--pdf-rate 2] [--phones 32] [--no-load]
 """
 
 from __future__ import annotations
@@ -423,7 +424,8 @@ def print_load(load: Load, seconds: float) -> None:
     counts = load.counts
     kib = counts.pdf_bytes / max(counts.pdfs, 1) / 1024
     print(
-        f"  beside: {load.pdf_clients} clients asking for the aggregate report PDF back to back "
+        f"  beside: {load.pdf_clients} clients asking for the aggregate report PDF "
+        f"({f'{load.pdf_rate:g}/s in all' if load.pdf_rate else 'back to back'}) "
         f"({counts.pdfs} PDFs, {counts.pdfs / seconds:.1f}/s, {kib:.0f} KiB "
         f"each) and {load.phones} phones posting one batch a second ({counts.batches} batches, "
         f"{counts.batches / seconds:.1f}/s) over {seconds:.0f} s; errors: {len(counts.errors)}"
@@ -481,6 +483,9 @@ if __name__ == "__main__":
     parser.add_argument("--arrivals", type=int, default=200, help="arrivals measured (10 to 1000)")
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database")
     parser.add_argument("--pdf-clients", type=int, default=2, help="report PDF clients beside (0 to 16)")
+    parser.add_argument(
+        "--pdf-rate", type=float, default=2.0, help="report PDFs a second in all (0: back to back)"
+    )
     parser.add_argument("--phones", type=int, default=32, help="phones posting beside (0 to 200)")
     parser.add_argument("--no-load", action="store_true", help="measure with nothing else running only")
     options = parser.parse_args()
@@ -488,5 +493,9 @@ if __name__ == "__main__":
         parser.error("waiting must be 10 to 2000 and arrivals 10 to 1000")
     if not 0 <= options.pdf_clients <= 16 or not 0 <= options.phones <= 200:
         parser.error("pdf-clients must be 0 to 16 and phones 0 to 200")
-    background = None if options.no_load else Load([], pdf_clients=options.pdf_clients, phones=options.phones)
+    background = (
+        None
+        if options.no_load
+        else Load([], pdf_clients=options.pdf_clients, pdf_rate=options.pdf_rate, phones=options.phones)
+    )
     sys.exit(asyncio.run(main(options.waiting, options.arrivals, options.keep_db, background)))
