@@ -91,7 +91,9 @@ def trusting_home(tmp_path: Path) -> dict[str, str | float | bool]:
     home = tmp_path / "browser-home"
     nssdb = home / ".pki" / "nssdb"
     nssdb.mkdir(parents=True)
-    certutil = shutil.which("certutil") or "/usr/bin/certutil"
+    certutil = shutil.which("certutil")
+    if certutil is None:
+        pytest.fail("certutil is needed to make Chromium trust Caddy's CA: apt-get install libnss3-tools")
     subprocess.run([certutil, "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)  # noqa: S603
     subprocess.run(  # noqa: S603
         [certutil, "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "caddy-local", "-i", str(root)], check=True
