@@ -65,15 +65,19 @@ def find_chromium(playwright: Playwright) -> str | None:
 
 
 @asynccontextmanager
-async def chromium(*, prompt_free: bool = True, extra: Sequence[str] = ()) -> AsyncIterator[Browser]:
-    """A fresh browser with fake camera and microphone; ``prompt_free`` grants media without asking."""
+async def chromium(
+    *, prompt_free: bool = True, extra: Sequence[str] = (), env: dict[str, str | float | bool] | None = None
+) -> AsyncIterator[Browser]:
+    """A fresh browser with fake camera and microphone; ``prompt_free`` grants media without asking.
+
+    ``env`` replaces the browser's environment (e.g. a ``HOME`` whose NSS store trusts a test CA)."""
     args = [*ARGS, *extra, *(["--use-fake-ui-for-media-stream"] if prompt_free else [])]
     async with async_playwright() as playwright:
         try:
             executable = find_chromium(playwright)
         except ChromiumMissing as missing:
             pytest.fail(str(missing), pytrace=False)
-        browser = await playwright.chromium.launch(executable_path=executable, args=args)
+        browser = await playwright.chromium.launch(executable_path=executable, args=args, env=env)
         try:
             yield browser
         finally:
