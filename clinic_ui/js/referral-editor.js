@@ -175,7 +175,11 @@ export class ReferralEditor {
     this.files = referral ? await loadAttachments(referral.id) : [];
     this.renderAttachments();
     this.showStep(0, { focus: false });
-    focusOn(this.title);
+    // The title takes focus unless the person has already moved it within this view (a field, or
+    // "Delete this draft" clicked while the attachments were loading).
+    const view = this.el.parentElement;
+    const active = document.activeElement;
+    if (!(view && active && active !== document.body && view.contains(active))) focusOn(this.title);
   }
 
   write(field, value) {
