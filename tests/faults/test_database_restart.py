@@ -77,6 +77,7 @@ async def test_every_batch_is_stored_once_across_a_database_restart(tmp_path: Pa
                     timeout_s=60,
                 )
                 before = await watch.fetchval("SELECT count(*) FROM reading_batch")
+                booted = await watch.fetchval("SELECT pg_postmaster_start_time()")
             finally:
                 await watch.close()
             restart_at = time.monotonic() - started
@@ -87,6 +88,7 @@ async def test_every_batch_is_stored_once_across_a_database_restart(tmp_path: Pa
         check = await asyncpg.connect(dsn)
         try:
             stored = await _stored(check)
+            rebooted = await check.fetchval("SELECT pg_postmaster_start_time()")
         finally:
             await check.close()
 
@@ -112,7 +114,10 @@ async def test_every_batch_is_stored_once_across_a_database_restart(tmp_path: Pa
     assert stored["duplicate_readings"] == 0
     assert stored["summaries_agree"]
     assert 0 < before < expected, "the restart came mid-stream"
-    assert retries > 0, "the phones met the outage"
+    assert rebooted > booted, "PostgreSQL really restarted mid-stream"
+    # On a quiet machine a fast restart can be absorbed by the app (requests wait for a fresh
+    # connection) without any phone seeing an error; on a busy one the phones retry. Either way
+    # nothing may be lost or duplicated, which is what is asserted above.
 
 
 async def _count(conn: asyncpg.Connection, sql: str, wanted: int) -> bool:

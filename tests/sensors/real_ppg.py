@@ -22,6 +22,7 @@ timestamped files jitter).
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +67,12 @@ def _uniform(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _heartpy_dir() -> Path:
-    import heartpy  # type: ignore[import-untyped, import-not-found, unused-ignore]
-
-    return Path(heartpy.__file__).parent / "data"
+    """HeartPy's packaged recordings, found without importing HeartPy (its import pulls in the
+    deprecated pkg_resources, which warns under newer setuptools)."""
+    spec = importlib.util.find_spec("heartpy")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("heartpy (the dev extra) holds the sample finger recordings")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 def load(name: str) -> Recording:
