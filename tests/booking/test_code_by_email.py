@@ -13,33 +13,15 @@ import pytest
 
 from tests.booking.helpers import book_referral, plan_clinic
 from tests.clinics.helpers import outbox_links, triaged_referral
-from tests.conftest import free_port
 from tests.factories import login, make_world
+from tests.notify.conftest import settings_overrides, smtp_port  # noqa: F401 (the SMTP test settings)
 from tests.notify.smtp_server import SmtpServer, wait_for
 
 EMPLOYEE = "alex.example@employer.example"
 
 
 @pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def settings_overrides(smtp_port: int) -> dict[str, object]:
-    return {
-        "mail_sender": "smtp",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": smtp_port,
-        "smtp_security": "none",
-        "mail_from": "Demo OH <no-reply@oh.example>",
-        "mail_poll_seconds": 0.1,
-        "mail_retry_base_seconds": 0.2,
-    }
-
-
-@pytest.fixture
-def smtp(smtp_port: int) -> Iterator[SmtpServer]:
+def smtp(smtp_port: int) -> Iterator[SmtpServer]:  # noqa: F811 (the imported fixture)
     server = SmtpServer(smtp_port)
     server.start()
     yield server
