@@ -40,6 +40,9 @@ from backend.notify.router import router as messages_router
 from backend.observe import tracing
 from backend.observe.metrics import MetricsMiddleware
 from backend.observe.router import router as metrics_router
+from backend.readings.estimating import Estimator
+from backend.readings.ingest import Ingestion
+from backend.readings.recent import RecentStreams
 from backend.readings.router import router as readings_router
 from backend.readings.ws import router as readings_ws_router
 from backend.referrals.router import OPENAPI_MODELS
@@ -136,6 +139,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         else None
     )
     clinics = await clinics_runtime.start(app.state, app.state.pool, app.state.hub, settings)
+    # Batches of pulse readings: heart rates off the event loop, streams this process stored last.
+    app.state.ingestion = Ingestion(settings, Estimator(settings.estimator_processes), RecentStreams())
     if app.state.tracing is not None:
         app.state.tracing.start()  # database spans from here on (start-up queries stay untraced)
     try:
@@ -144,6 +149,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.tracing is not None:
             app.state.tracing.stop()
         await clinics.stop()
+        await app.state.ingestion.estimator.close()
         if jobs is not None:
             await jobs.stop()
         await app.state.hub.stop()

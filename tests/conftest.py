@@ -13,6 +13,7 @@ import json
 import os
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -120,8 +121,9 @@ def settings_overrides() -> dict[str, object]:
     return {}
 
 
-@pytest.fixture
-async def server(db_dsn: str, settings_overrides: dict[str, object]) -> AsyncIterator[Server]:
+@asynccontextmanager
+async def running_app(db_dsn: str, **overrides: object) -> AsyncIterator[Server]:
+    """The app served by uvicorn in this process on a free port, against ``db_dsn``."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -130,7 +132,7 @@ async def server(db_dsn: str, settings_overrides: dict[str, object]) -> AsyncIte
         public_url=url,
         db_pool_min=1,
         db_pool_max=4,
-        **settings_overrides,  # type: ignore[arg-type]
+        **overrides,  # type: ignore[arg-type]
     )
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_config=None, log_level="warning", lifespan="on"
@@ -144,9 +146,17 @@ async def server(db_dsn: str, settings_overrides: dict[str, object]) -> AsyncIte
     if task.done():
         task.result()
     assert uv.started, "server did not start"
-    yield Server(url, settings)
-    uv.should_exit = True
-    await task
+    try:
+        yield Server(url, settings)
+    finally:
+        uv.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def server(db_dsn: str, settings_overrides: dict[str, object]) -> AsyncIterator[Server]:
+    async with running_app(db_dsn, **settings_overrides) as running:
+        yield running
 
 
 @pytest.fixture

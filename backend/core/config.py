@@ -219,6 +219,9 @@ class Settings(BaseSettings):
     # installations, the demo), or only ``ohconnect worker`` processes do; and how long a worker may
     # stay silent before it is taken as dead and its jobs are handed on.
     inprocess_jobs: bool = True
+    # Worker processes per app process for heart-rate estimates (backend.readings.estimating);
+    # 0 estimates in a thread of the app process.
+    estimator_processes: int = Field(default=1, ge=0, le=16)
     jobs_stalled_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @model_validator(mode="after")

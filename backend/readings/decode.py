@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from backend.readings.schemas import AbsentReason, PpgRunRow, Source
 from sensors import ble, ppg
@@ -193,17 +194,37 @@ def estimate_due(current: PpgRunRow) -> bool:
     return math.floor(last / EVERY_S) > math.floor(previous / EVERY_S)
 
 
-def heart_rate_from_ppg(current: PpgRunRow, earlier: Sequence[PpgRunRow]) -> PpgResult:
-    """Heart rate at the end of the current run, from the window behind it."""
-    window = ppg_window(current, earlier)
+class Estimated(Protocol):
+    """What a heart-rate estimate gives a batch (``sensors.ppg`` or its worker process)."""
+
+    @property
+    def bpm(self) -> float | None: ...
+    @property
+    def quality(self) -> float: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+def collecting(current: PpgRunRow, window: Sequence[float]) -> PpgResult | None:
+    """The result while the window is too short to estimate from; None once it is long enough."""
     if len(window) < MIN_WINDOW_S * current.fs:
         return PpgResult(None, None, f"collecting: {len(window) / current.fs:.0f} s of {MIN_WINDOW_S:.0f} s")
-    estimate = ppg.estimate_heart_rate(window, current.fs)
+    return None
+
+
+def ppg_result(current: PpgRunRow, estimate: Estimated) -> PpgResult:
+    """The heart rate at the end of the current run, from the estimate over the window behind it."""
     if estimate.bpm is None or not HR_RANGE[0] <= estimate.bpm <= HR_RANGE[1]:
         return PpgResult(None, estimate.quality, estimate.reason or "no reliable pulse")
     end = current.first_offset_s + (len(current.samples) - 1) / current.fs
     point = Point(end, "ppg", round(estimate.bpm, 1), quality=estimate.quality)
     return PpgResult(point, estimate.quality, None)
+
+
+def heart_rate_from_ppg(current: PpgRunRow, earlier: Sequence[PpgRunRow]) -> PpgResult:
+    """Heart rate at the end of the current run, from the window behind it, estimated here."""
+    window = ppg_window(current, earlier)
+    return collecting(current, window) or ppg_result(current, ppg.estimate_heart_rate(window, current.fs))
 
 
 def decimate(samples: Sequence[float], fs: float, max_points: int = 400) -> tuple[list[float], float]:

@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from uuid import UUID
 
 import asyncpg
 
@@ -34,13 +34,17 @@ from backend.readings.errors import (
     StreamClosed,
     StreamNotFound,
 )
+from backend.readings.estimating import Estimator
+from backend.readings.recent import Recent, RecentStreams, after_store, merge_alerts
 from backend.readings.schemas import (
+    AlertInsert,
     BatchReceipt,
     BatchStore,
     PpgRunRow,
     StoredBatch,
     StreamForBatch,
     StreamRow,
+    SummaryUpdate,
 )
 from backend.readings.service import (
     DEVICE_REFUSED,
@@ -123,30 +127,34 @@ async def _check_order(conn: asyncpg.Connection, stream: StreamRow, p: Plan) -> 
         )
 
 
-def _due_run(batch: ReadingBatch) -> PpgRunRow | None:
-    """The batch's PPG run when a heart-rate estimate is due with it, else None."""
+def _run(batch: ReadingBatch) -> PpgRunRow | None:
+    """The batch's PPG run (None for other payloads)."""
     run = batch.ppg
     if run is None:
         return None
-    current = PpgRunRow.model_construct(
+    return PpgRunRow.model_construct(
         seq=batch.seq, first_offset_s=run.t_offset_s, fs=run.fs, samples=run.samples
     )
-    return current if decode.estimate_due(current) else None
 
 
-def _ppg_lookback(current: PpgRunRow | None) -> int:
-    """How many sequence numbers back the PPG window may reach (0 when no estimate is due)."""
-    if current is None:
+def _ppg_lookback(run: PpgRunRow | None) -> int:
+    """How many sequence numbers back the PPG window behind ``run`` may reach (0: not PPG)."""
+    if run is None:
         return 0
-    per_batch = max(len(current.samples) / current.fs, 0.05)
+    per_batch = max(len(run.samples) / run.fs, 0.05)
     return min(MAX_LOOKBACK, math.ceil(decode.WINDOW_S / per_batch) + 1)
 
 
-async def _heart_rate_from_ppg(current: PpgRunRow | None, found: StreamForBatch, p: Plan) -> None:
-    """The heart rate over the PPG window, estimated in a worker thread (off the event loop)."""
-    if current is None:
+async def _heart_rate_from_ppg(
+    run: PpgRunRow | None, found: StreamForBatch, p: Plan, estimator: Estimator
+) -> None:
+    """The heart rate over the PPG window when an estimate is due, estimated off the event loop."""
+    if run is None or not decode.estimate_due(run):
         return  # not a PPG batch, or no estimate due: the receipt says nothing about the heart rate
-    result = await asyncio.to_thread(decode.heart_rate_from_ppg, current, found.ppg_runs)
+    window = decode.ppg_window(run, found.ppg_runs)
+    result = decode.collecting(run, window)
+    if result is None:
+        result = decode.ppg_result(run, await estimator.estimate(window, run.fs))
     p.ppg_quality, p.no_pulse_reason = result.quality, result.reason
     if result.point is not None:
         p.points.append(result.point)
@@ -169,56 +177,119 @@ def _repeat(stored: StoredBatch, p: Plan) -> BatchReceipt:
     return stored.receipt
 
 
+@dataclass(frozen=True, slots=True)
+class Ingestion:
+    """What storing batches needs besides the batch, one per app process."""
+
+    settings: Settings
+    estimator: Estimator
+    recent: RecentStreams
+
+
 async def ingest(
-    conn: asyncpg.Connection, writer: Writer, batch: ReadingBatch, *, settings: Settings
+    conn: asyncpg.Connection, writer: Writer, batch: ReadingBatch, ingestion: Ingestion
 ) -> tuple[BatchReceipt, bool]:
     """Store one batch: (receipt, True) when new; (the original receipt, False) for a repeat."""
     p = storing.plan(batch, utc_now())
-    current = _due_run(batch)
+    run = _run(batch)
     async with audited_refusals(
         conn, _actor(writer, None), "readings.batch.ingest", "reading_stream", batch.stream_id
     ):
+        remembered = _remembered(ingestion.recent, writer, p, run)
+        if remembered is not None:  # stored without reading the stream, unless it changed
+            outcome = await _store(conn, writer, p, run, remembered, ingestion)
+            if outcome is not None:
+                return outcome
+            ingestion.recent.drop(batch.stream_id)
         for _ in range(OPTIMISTIC_TRIES):
-            outcome = await _try_store(conn, writer, p, current, settings, lock=False)
+            outcome = await _try_store(conn, writer, p, run, ingestion, lock=False)
             if outcome is not None:
                 return outcome
         async with conn.transaction():  # the stream is busy: wait for it instead
-            outcome = await _try_store(conn, writer, p, current, settings, lock=True)
+            outcome = await _try_store(conn, writer, p, run, ingestion, lock=True)
     if outcome is None:
         raise RuntimeError("a batch could not be stored with its stream locked")
     return outcome
+
+
+def _writer_key(writer: Writer) -> bytes | UUID | None:
+    if writer.device_token_hash is not None:
+        return writer.device_token_hash
+    return writer.user.id if writer.user is not None else None
+
+
+def _remembered(
+    recent: RecentStreams, writer: Writer, p: Plan, run: PpgRunRow | None
+) -> tuple[StreamForBatch, int] | None:
+    """The stream as this process last stored it, when that is enough to store this batch (see
+    ``recent``): (the stream as if read, the first sequence number whose PPG run it holds)."""
+    entry = recent.get(p.batch.stream_id)
+    if entry is None or entry.writer != _writer_key(writer):
+        return None
+    stream = entry.stream
+    if stream.max_seq is None or p.batch.seq <= stream.max_seq:
+        return None  # a repeat or an earlier batch: read what the stream holds around it
+    expires = stream.device_token_expires_at
+    if writer.device_token_hash is not None and (expires is None or expires <= p.received_at):
+        return None
+    if run is not None and entry.runs_from_seq > p.batch.seq - _ppg_lookback(run):
+        return None  # the window behind this batch reaches runs the entry does not hold
+    found = StreamForBatch.model_construct(
+        stream=stream,
+        alert_level=entry.alert_level,
+        token_ok=True,
+        stored=None,
+        alerts=list(entry.alerts),
+        ppg_runs=list(entry.runs),
+    )
+    return found, entry.runs_from_seq
 
 
 async def _try_store(
     conn: asyncpg.Connection,
     writer: Writer,
     p: Plan,
-    current: PpgRunRow | None,
-    settings: Settings,
+    run: PpgRunRow | None,
+    ingestion: Ingestion,
     *,
     lock: bool,
 ) -> tuple[BatchReceipt, bool] | None:
-    """One attempt; None when the stream changed between reading and storing."""
+    """One attempt after reading the stream; None when it changed between reading and storing."""
     batch = p.batch
+    lookback = _ppg_lookback(run)
     found = await queries.stream_for_batch(
-        conn, batch.stream_id, batch.seq, writer.device_token_hash, _ppg_lookback(current), lock=lock
+        conn, batch.stream_id, batch.seq, writer.device_token_hash, lookback, lock=lock
     )
     if found is None:
         raise StreamNotFound()
     await _check_writer(conn, writer, found)
-    stream, actor = found.stream, _actor(writer, found.stream)
     if found.stored is not None:
         receipt = _repeat(found.stored, p)
-        await record_stream(conn, actor, "readings.batch.repeat", stream)
+        await record_stream(conn, _actor(writer, found.stream), "readings.batch.repeat", found.stream)
         return receipt, False
+    return await _store(conn, writer, p, run, (found, batch.seq - lookback), ingestion)
+
+
+async def _store(
+    conn: asyncpg.Connection,
+    writer: Writer,
+    p: Plan,
+    run: PpgRunRow | None,
+    read: tuple[StreamForBatch, int],
+    ingestion: Ingestion,
+) -> tuple[BatchReceipt, bool] | None:
+    """Check and store a new batch against the stream as read (or remembered); None when the
+    stream changed meanwhile."""
+    found, runs_from = read
+    stream, actor = found.stream, _actor(writer, found.stream)
     _check_state(stream, p)
     await _check_order(conn, stream, p)
     p = replace(p, points=list(p.points))  # each attempt adds its own heart-rate estimate
-    await _heart_rate_from_ppg(current, found, p)
+    await _heart_rate_from_ppg(run, found, p, ingestion.estimator)
     receipt = storing.receipt_for(p)
     if p.points:
         await _ensure_partitions(conn, p)
-    alert_rows, level = storing.alert_rows(p, found.alerts, found.alert_level, settings)
+    alert_rows, level = storing.alert_rows(p, found.alerts, found.alert_level, ingestion.settings)
     summary = storing.next_summary(stream, p, level)
     store = BatchStore.model_construct(
         batch=storing.batch_row(p, receipt),
@@ -238,4 +309,41 @@ async def _try_store(
         )
     except asyncpg.UniqueViolationError:  # stored meanwhile by another request: read it again
         return None
-    return (receipt, True) if stored else None
+    if not stored:
+        return None
+    _remember(ingestion.recent, writer, p, run, (found, runs_from), summary, alert_rows)
+    return receipt, True
+
+
+def _remember(
+    recent: RecentStreams,
+    writer: Writer,
+    p: Plan,
+    run: PpgRunRow | None,
+    read: tuple[StreamForBatch, int],
+    summary: SummaryUpdate,
+    alert_rows: list[AlertInsert],
+) -> None:
+    """Remember the stream as it stands after this batch, when the batch came after every other."""
+    found, runs_from = read
+    key, seq = _writer_key(writer), p.batch.seq
+    if key is None or (found.stream.max_seq is not None and seq <= found.stream.max_seq):
+        recent.drop(p.batch.stream_id)
+        return
+    runs: tuple[PpgRunRow, ...] = ()
+    if run is not None:
+        keep = seq + 1 - _ppg_lookback(run)
+        runs = (run, *(r for r in found.ppg_runs if r.seq >= keep))
+        runs_from = max(runs_from, keep)
+    else:
+        runs_from = seq + 1
+    recent.put(
+        Recent(
+            stream=after_store(found.stream, summary),
+            alert_level=summary.alert_level,
+            alerts=merge_alerts(found.alerts, alert_rows, found.stream.id),
+            runs=runs,
+            runs_from_seq=runs_from,
+            writer=key,
+        )
+    )

@@ -108,8 +108,8 @@ SELECT {_STREAM_COLUMNS}, s.alert_level,
                                           'first_at', a.first_at, 'last_at', a.last_at))
         FROM reading_alert a WHERE a.stream_id = s.id) AS alerts,
        runs.seqs AS ppg_seqs, runs.starts AS ppg_starts, runs.rates AS ppg_rates, runs.sizes AS ppg_sizes,
-       (SELECT array_agg(u.x ORDER BY b.seq DESC, u.i)
-        FROM reading_batch b CROSS JOIN LATERAL unnest(b.ppg_samples) WITH ORDINALITY AS u(x, i)
+       (SELECT array_cat_agg(b.ppg_samples ORDER BY b.seq DESC)
+        FROM reading_batch b
         WHERE b.stream_id = s.id AND b.seq < $2 AND b.seq >= $2 - $4 AND b.payload_kind = 'ppg'
        ) AS ppg_samples
 FROM {_STREAM_FROM}
@@ -176,7 +176,7 @@ def _named(model: type[BaseModel], source: str) -> str:
 # part into a row of the table it fills, and every column is then picked by name, so that adding
 # a field or column cannot shift a value. The stream's new summary (worked out from the stream as
 # read) is written only while the stream still holds the batches it held when read, is open, and
-# (for a device) still has this device token; then the raw batch, its readings and alert-band
+# (for a device) still has this device token, unexpired; then the raw batch, its readings and alert-band
 # counts, the audit row ($2 to $11, in audit.service.event_values' order) and the live event
 # ($12, $13), which PostgreSQL delivers on commit. Returns 1 when stored, 0 when the stream
 # changed meanwhile (read it again and retry).
@@ -189,7 +189,8 @@ WITH arg AS (
     FROM arg, jsonb_populate_record(NULL::reading_stream, arg.j->'summary') n
     WHERE s.id = (arg.j->'batch'->>'stream_id')::uuid AND s.batches = (arg.j->>'batches_read')::int
       AND s.status = 'open'
-      AND (arg.j->>'token_hash' IS NULL OR s.device_token_hash = (arg.j->>'token_hash')::bytea)
+      AND (arg.j->>'token_hash' IS NULL
+           OR (s.device_token_hash = (arg.j->>'token_hash')::bytea AND s.device_token_expires_at > now()))
     RETURNING s.id
 ), new_batch AS (
     INSERT INTO reading_batch ({", ".join(BatchInsert.model_fields)})

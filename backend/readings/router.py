@@ -75,10 +75,11 @@ async def withdraw_consent(user: Reader, conn: Conn) -> Consent:
     },
 )
 async def create_stream(
-    body: StreamCreate, user: Reader, conn: Conn, settings: AppSettings, response: Response
+    body: StreamCreate, user: Reader, conn: Conn, settings: AppSettings, request: Request, response: Response
 ) -> StreamCreated:
     """Start a measurement. The answer carries a device token that can only send this stream's batches."""
     created, new = await service.create_stream(conn, user, body, settings)
+    request.app.state.ingestion.estimator.warm()  # ready before the first heart rate is due
     response.status_code = 201 if new else 200
     return created
 
@@ -156,6 +157,6 @@ async def fhir_export(stream_id: UUID, user: Reader, conn: Conn, settings: AppSe
 async def post_batch(batch: ReadingBatch, writer: BatchWriter, conn: Conn, request: Request) -> Response:
     """Send one batch of readings (idempotent on stream_id and seq). Send the stream's device token
     as the bearer token, or use the employee's own session."""
-    receipt, created = await ingest.ingest(conn, writer, batch, settings=request.app.state.settings)
+    receipt, created = await ingest.ingest(conn, writer, batch, request.app.state.ingestion)
     # Serialised directly: the receipt is already a validated BatchReceipt (the hottest endpoint).
     return Response(receipt.model_dump_json(), 201 if created else 200, media_type="application/json")

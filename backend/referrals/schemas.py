@@ -246,7 +246,6 @@ class LinkSession(BaseModel):
     referral_id: UUID
 
 
-
 # Examples of success responses in the OpenAPI document (checked against these models by a test).
 EXAMPLE_SUMMARY: dict[str, Any] = {
     "id": "3f1c9a52-7b6e-4d2a-9c8b-1e0f2a3b4c5d",
@@ -278,5 +277,9 @@ EXAMPLE_REFERRAL: dict[str, Any] = {
     "standard_questions": {str(k): v for k, v in STANDARD_QUESTIONS.items() if k <= 3},
 }
 EXAMPLE_PAGE: dict[str, Any] = {
-    "items": [EXAMPLE_SUMMARY], "total": 1, "limit": 50, "offset": 0, "sort": "-updated",
+    "items": [EXAMPLE_SUMMARY],
+    "total": 1,
+    "limit": 50,
+    "offset": 0,
+    "sort": "-updated",
 }

@@ -81,7 +81,11 @@ VALUES ('nobody@example.test', 's', 'b', $1, $2, now() - make_interval(secs => $
 
 async def test_outbox_figures_by_delivery_status(conn: asyncpg.Connection) -> None:
     rows = (
-        ("pending", 0, 90), ("pending", 2, 10), ("sending", 1, 30), ("failed", 10, 600), ("sent", 1, 5000)
+        ("pending", 0, 90),
+        ("pending", 2, 10),
+        ("sending", 1, 30),
+        ("failed", 10, 600),
+        ("sent", 1, 5000),
     )
     for status, attempts, age in rows:
         await conn.execute(INSERT, status, attempts, age)
