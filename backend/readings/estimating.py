@@ -30,6 +30,8 @@ REQUEST = struct.Struct("<Id")  # sample count, sampling rate (Hz); then the sam
 ANSWER = struct.Struct("<?ddH")  # failed, bpm (NaN: none), quality, length of the UTF-8 reason
 MAX_SAMPLES = 1 << 20  # a window is at most 10 s at 500 Hz; anything near this is a broken frame
 STALLED_S = 10.0  # an estimate takes milliseconds; a worker this late is taken as stuck
+STARTING_S = 120.0  # loading NumPy and SciPy takes about a second, longer on a busy machine
+READY = "ready"  # the reason of the worker's first frame, sent before any request
 MODULE = "backend.readings.estimator_process"
 
 
@@ -63,6 +65,15 @@ def estimate_here(window: Sequence[float], fs: float) -> Estimate:
     return Estimate(result.bpm, result.quality, result.reason)
 
 
+async def _await_ready(process: asyncio.subprocess.Process) -> None:
+    if process.stdout is None:  # never: started with stdout=PIPE
+        raise ValueError("no stdout")
+    failed, _bpm, _quality, size = ANSWER.unpack(await process.stdout.readexactly(ANSWER.size))
+    reason = (await process.stdout.readexactly(size)).decode()
+    if failed or reason != READY:
+        raise ValueError(f"unexpected first frame: {reason!r}")
+
+
 class _Worker:
     """One worker process and the estimates it owes, oldest first (it answers in order)."""
 
@@ -74,10 +85,20 @@ class _Worker:
 
     @classmethod
     async def start(cls) -> _Worker:
+        """A worker that has loaded its libraries and said it is ready (OSError if it did not)."""
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "OMP_NUM_THREADS": "1"}
         pipe = asyncio.subprocess.PIPE
         command = (sys.executable, "-m", MODULE)
         process = await asyncio.create_subprocess_exec(*command, stdin=pipe, stdout=pipe, env=env)
+        try:
+            await asyncio.wait_for(_await_ready(process), STARTING_S)
+        except BaseException as exc:  # not ready, or the app is stopping: no worker left behind
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+            if isinstance(exc, TimeoutError | asyncio.IncompleteReadError | ValueError):
+                raise OSError(f"the estimator process did not start: {exc!r}") from exc
+            raise
         return cls(process)
 
     def submit(self, frame: bytes) -> asyncio.Future[Estimate]:
@@ -200,6 +221,7 @@ class Estimator:
     async def close(self) -> None:
         self._closed = True
         if self._starting is not None:
+            self._starting.cancel()
             await asyncio.gather(self._starting, return_exceptions=True)
         workers, self._workers = self._workers, []
         await asyncio.gather(*(w.stop() for w in workers))

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from backend.readings.estimating import MAX_SAMPLES, REQUEST, encode_answer
+from backend.readings.estimating import MAX_SAMPLES, READY, REQUEST, encode_answer
 from sensors import ppg
 
 
@@ -43,8 +43,18 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         answers.flush()
 
 
+def warm_up() -> bytes:
+    """One estimate of a made-up pulse, so that the first real one pays for no lazy loading;
+    the answer is the frame that tells the app process this worker is ready."""
+    t = np.arange(500) / 50.0
+    estimate = ppg.estimate_heart_rate(np.sin(2 * np.pi * 1.2 * t) ** 8, 50.0)
+    return encode_answer(estimate.bpm, estimate.quality, READY)
+
+
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout.buffer.write(warm_up())
+    sys.stdout.buffer.flush()
     serve(sys.stdin.buffer, sys.stdout.buffer)
 
 

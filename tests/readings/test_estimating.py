@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,20 @@ async def test_no_worker_processes_estimates_in_a_thread() -> None:
     assert await estimator.estimate(window, fs) == estimate_here(window, fs)
     assert estimator.pids == []
     await estimator.close()
+
+
+def _estimator_children() -> list[int]:
+    pid = os.getpid()
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"estimator_process" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+async def test_stopping_while_a_worker_starts_leaves_no_process_behind() -> None:
+    before = _estimator_children()
+    estimator = Estimator(1)
+    estimator.warm()
+    await asyncio.sleep(0.05)  # spawned, still loading its libraries
+    assert len(_estimator_children()) == len(before) + 1
+    await estimator.close()
+    assert _estimator_children() == before
+    assert estimator.pids == []
