@@ -15,6 +15,7 @@ import pytest
 
 from backend.readings import decode, queries
 from backend.readings.schemas import PpgRunRow
+from sensors.protocol import DeviceKind
 from sensors.simulator import simulate_ppg
 from tests.conftest import Server, running_app
 from tests.factories import login, make_world
@@ -38,12 +39,13 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
-async def _ppg_stream(
-    client: httpx.AsyncClient, conn: asyncpg.Connection
+async def _stream(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, kind: DeviceKind = "camera"
 ) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """A new stream of a new employee: (its id, the device's headers, the employee's)."""
     world = await make_world(conn)
     employee = await login(client, world.users["employee"])
-    stream_id, device = await start_stream(client, employee, "camera")
+    stream_id, device = await start_stream(client, employee, kind)
     return stream_id, device, employee
 
 
@@ -96,7 +98,7 @@ async def _summary_matches_readings(conn: asyncpg.Connection, stream_id: Any) ->
 async def test_in_order_batches_are_stored_without_reading_the_stream(
     client: httpx.AsyncClient, conn: asyncpg.Connection, reads: list[int]
 ) -> None:
-    stream_id, device, _ = await _ppg_stream(client, conn)
+    stream_id, device, _ = await _stream(client, conn)
     batches = _batches(stream_id, 16)
     for batch in batches:
         response = await post(client, device, batch)
@@ -117,7 +119,7 @@ async def test_batches_alternating_between_two_app_processes_give_the_same_readi
 ) -> None:
     """Each process's remembered stream goes out of date while the other stores; its store then
     misses, it reads the stream and stores the batch with the window and totals of the database."""
-    stream_id, device, _ = await _ppg_stream(client, conn)
+    stream_id, device, _ = await _stream(client, conn)
     batches = _batches(stream_id, 24)
     other: Server
     async with running_app(db_dsn) as other, httpx.AsyncClient(base_url=other.url, timeout=30) as second:
@@ -135,7 +137,7 @@ async def test_batches_alternating_between_two_app_processes_give_the_same_readi
 async def test_a_closed_stream_refuses_the_next_batch_though_it_was_remembered(
     client: httpx.AsyncClient, conn: asyncpg.Connection, reads: list[int]
 ) -> None:
-    stream_id, device, employee = await _ppg_stream(client, conn)
+    stream_id, device, employee = await _stream(client, conn)
     batches = _batches(stream_id, 4)
     for batch in batches[:3]:
         assert (await post(client, device, batch)).status_code == 201
@@ -149,9 +151,7 @@ async def test_a_closed_stream_refuses_the_next_batch_though_it_was_remembered(
 async def test_withdrawn_consent_stops_the_next_batch(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    world = await make_world(conn)
-    employee = await login(client, world.users["employee"])
-    stream_id, device = await start_stream(client, employee, "manual")
+    stream_id, device, employee = await _stream(client, conn, "manual")
     start = now() - timedelta(minutes=1)
     for seq in range(3):
         batch = values_batch(
@@ -169,7 +169,7 @@ async def test_withdrawn_consent_stops_the_next_batch(
 async def test_an_expired_or_replaced_device_token_is_refused_though_the_stream_was_remembered(
     client: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    stream_id, device, _ = await _ppg_stream(client, conn)
+    stream_id, device, _ = await _stream(client, conn)
     batches = _batches(stream_id, 5)
     for batch in batches[:2]:
         assert (await post(client, device, batch)).status_code == 201
