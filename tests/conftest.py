@@ -161,5 +161,8 @@ async def server(db_dsn: str, settings_overrides: dict[str, object]) -> AsyncIte
 
 @pytest.fixture
 async def client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends: a request sent on a
+    # connection the server is closing at that moment fails with a read error.
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
         yield http
