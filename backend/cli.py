@@ -15,6 +15,7 @@ import asyncio
 import logging
 import logging.config
 import os
+import signal
 import sys
 import warnings
 from collections.abc import AsyncIterator, Sequence
@@ -235,7 +236,14 @@ def _prepare(settings: Settings, host: str, port: int) -> Settings:
     return settings.model_copy(update=update)
 
 
+def _exit_through_python(signum: int, _frame: object) -> None:
+    sys.exit(128 + signum)
+
+
 def _run(settings: Settings, host: str, port: int, workers: int) -> None:
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again to end the process.
+    # Ending it through Python instead runs the exit handlers, which stop the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, _exit_through_python)
     options: dict[str, Any] = {
         "host": host,
         "port": port,
