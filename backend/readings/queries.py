@@ -178,8 +178,10 @@ def _named(model: type[BaseModel], source: str) -> str:
 # read) is written only while the stream still holds the batches it held when read, is open, and
 # (for a device) still has this device token, unexpired; then the raw batch, its readings and alert-band
 # counts, the audit row ($2 to $11, in audit.service.event_values' order) and the live event
-# ($12, $13), which PostgreSQL delivers on commit. Returns 1 when stored, 0 when the stream
-# changed meanwhile (read it again and retry).
+# ($12, $13), which PostgreSQL delivers on commit. $14 is the stream's id again, as a parameter
+# of its own: compared with a value taken out of $1, the planner scans every stream instead of
+# using the primary key. Returns 1 when stored, 0 when the stream changed meanwhile (read it
+# again and retry).
 STORE_BATCH = f"""
 WITH arg AS (
     SELECT $1::text::jsonb AS j
@@ -187,7 +189,8 @@ WITH arg AS (
     UPDATE reading_stream s
     SET ({", ".join(SummaryUpdate.model_fields)}) = ({_named(SummaryUpdate, "n")})
     FROM arg, jsonb_populate_record(NULL::reading_stream, arg.j->'summary') n
-    WHERE s.id = (arg.j->'batch'->>'stream_id')::uuid AND s.batches = (arg.j->>'batches_read')::int
+    WHERE s.id = $14 AND s.id = (arg.j->'batch'->>'stream_id')::uuid
+      AND s.batches = (arg.j->>'batches_read')::int
       AND s.status = 'open'
       AND (arg.j->>'token_hash' IS NULL
            OR (s.device_token_hash = (arg.j->>'token_hash')::bytea AND s.device_token_expires_at > now()))
@@ -402,7 +405,8 @@ async def store_batch(
     """Store the batch with its readings, alert counts, summary, audit row (``audit``: the values
     audit.service.event_values gives) and live event (pg_notify's channel and payload); False,
     and nothing stored, when the stream changed since it was read."""
-    stored = await conn.fetchval(STORE_BATCH, store.model_dump_json(), *audit, *notification)
+    stream_id = store.batch.stream_id  # also a parameter of its own: found by the primary key
+    stored = await conn.fetchval(STORE_BATCH, store.model_dump_json(), *audit, *notification, stream_id)
     return bool(stored)
 
 
