@@ -182,16 +182,26 @@ CREATE TABLE entry_link (
 );
 
 -- The restricted role the application runs as: it may read and write its tables but
--- may never rewrite the audit trail or referral history.
+-- may never rewrite the audit trail or referral history. Roles belong to the whole cluster:
+-- databases of one cluster migrated at the same time (each under its own lock) may both find
+-- the role missing, so creating it and joining it tolerate the other having done it first.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ':app_role') THEN
         IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
-            EXECUTE 'CREATE ROLE :app_role NOLOGIN';
+            BEGIN
+                EXECUTE 'CREATE ROLE :app_role NOLOGIN';
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END;
         END IF;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ':app_role') THEN
-        EXECUTE 'GRANT :app_role TO ' || quote_ident(current_user);
+        BEGIN
+            EXECUTE 'GRANT :app_role TO ' || quote_ident(current_user);
+        EXCEPTION WHEN unique_violation THEN
+            NULL;
+        END;
         EXECUTE 'GRANT USAGE ON SCHEMA public TO :app_role';
         EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON organisation, app_user, auth_session, login_attempt,'
              || ' referral, referral_comment, referral_attachment, entry_link TO :app_role';
