@@ -194,7 +194,7 @@ class Estimator:
         loop = asyncio.get_running_loop()
         try:
             worker = await _Worker.start()
-        except OSError as exc:
+        except Exception as exc:  # any failure to start: estimate here, try again later
             logger.warning("could not start a heart-rate worker (%s); estimating in this process", exc)
             self._next_start = loop.time() + 5.0
             return

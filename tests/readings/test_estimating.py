@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.readings import estimating
 from backend.readings.estimating import Estimate, Estimator, estimate_here
 from sensors import ppg
 from sensors.simulator import simulate_ppg
@@ -123,3 +124,28 @@ async def test_stopping_while_a_worker_starts_leaves_no_process_behind() -> None
     await estimator.close()
     assert _estimator_children() == before
     assert estimator.pids == []
+
+
+async def test_a_worker_that_cannot_start_leaves_estimates_here_and_is_not_retried_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(estimating, "MODULE", "backend.readings.no_such_module")
+    starts = 0
+    original = estimating._Worker.start
+
+    async def counted() -> estimating._Worker:
+        nonlocal starts
+        starts += 1
+        return await original()
+
+    monkeypatch.setattr(estimating._Worker, "start", counted)
+    estimator = Estimator(1)
+    window, fs = _windows()[1]
+    try:
+        for _ in range(30):  # about a second of batches
+            assert await estimator.estimate(window, fs) == estimate_here(window, fs)
+            await asyncio.sleep(0.03)
+        assert estimator.pids == []
+        assert 1 <= starts <= 2  # tried, then left alone for a while
+    finally:
+        await estimator.close()
