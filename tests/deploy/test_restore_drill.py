@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 
 from backend.auth import service as auth_service
+from tests.pg import client_programs
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "restore-drill.sh"
 
@@ -26,11 +27,14 @@ def libpq_env(dsn: str) -> dict[str, str]:
     env["PGUSER"] = parts.username or "postgres"
     if parts.password:
         env["PGPASSWORD"] = parts.password
+    programs = client_programs()
+    if programs is not None:  # the embedded server: its own pg_dump, pg_restore and psql first
+        env["PATH"] = f"{programs}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 
 def run(*command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which(command[0])
+    executable = shutil.which(command[0], path=env.get("PATH"))
     assert executable, f"{command[0]} is not installed"
     return subprocess.run(  # noqa: S603  (fixed commands from this file)
         [executable, *command[1:]], env=env, capture_output=True, text=True, timeout=120, check=False
