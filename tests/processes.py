@@ -35,7 +35,7 @@ async def app_process(
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", env=env,
     )  # fmt: skip
     try:
-        await _wait_ready(url, process)
+        await wait_ready(url, process)
         yield url, process
     finally:
         if process.returncode is None:
@@ -43,14 +43,15 @@ async def app_process(
             await asyncio.wait_for(process.wait(), 15)
 
 
-async def _wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
+async def wait_ready(url: str, process: asyncio.subprocess.Process, *, timeout_s: float = 30.0) -> None:
+    """Until the app at ``url`` answers /readyz; fails if ``process`` exits first."""
     async with httpx.AsyncClient(base_url=url) as http:
-        for _ in range(300):
+        for _ in range(int(timeout_s * 10)):
             try:
                 if (await http.get("/readyz")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
-            assert process.returncode is None, "the second app process exited"
+            assert process.returncode is None, "the app process exited"
             await asyncio.sleep(0.1)
-    raise AssertionError("the second app process did not start")
+    raise AssertionError("the app process did not start")

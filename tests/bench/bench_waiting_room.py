@@ -46,7 +46,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-import psutil  # type: ignore[import-untyped]  # no stubs in the dev extra
+import psutil
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect

@@ -3,68 +3,54 @@ SIGTERM (as a service manager or `kill` stops it), and starts it again next time
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+import psutil
 
 from tests.conftest import free_port
+from tests.processes import wait_ready
 
 
-def _serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+async def _serve(data_dir: Path, port: int, log: Path) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
     env |= {"OHCONNECT_ENVIRONMENT": "development", "OHCONNECT_LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "backend.cli", "--data-dir", str(data_dir), "serve", "--port", str(port)]
     with log.open("ab") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        return await asyncio.create_subprocess_exec(*command, env=env, stdout=out, stderr=out)
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the server did not become ready:\n{log.read_text()}")
-
-
-def _postmaster(data_dir: Path) -> int | None:
-    """The embedded server's process id while it runs, else None."""
+def _postmaster(data_dir: Path) -> psutil.Process | None:
+    """The embedded server's main process while it runs, else None."""
     pid_file = data_dir / "pg" / "postmaster.pid"
     if not pid_file.exists():
         return None
-    pid = int(pid_file.read_text().split()[0])
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(int(pid_file.read_text().split()[0]))
+    except psutil.NoSuchProcess:
         return None
-    return pid
 
 
-def test_sigterm_stops_the_embedded_postgresql(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+async def test_sigterm_stops_the_embedded_postgresql(tmp_path: Path) -> None:
+    data_dir, log = tmp_path / "data", tmp_path / "serve.log"
     for _ in range(2):  # and the next start finds it stopped and starts it again
         port = free_port()
-        log = tmp_path / "serve.log"
-        process = _serve(data_dir, port, log)
+        process = await _serve(data_dir, port, log)
         try:
-            _wait_healthy(process, port, log)
-            assert _postmaster(data_dir) is not None
+            await wait_ready(f"http://127.0.0.1:{port}", process, timeout_s=90)
+            postmaster = _postmaster(data_dir)
+            assert postmaster is not None, log.read_text()
             process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=60) == 128 + signal.SIGTERM
+            assert await asyncio.wait_for(process.wait(), 60) == 128 + signal.SIGTERM, log.read_text()
         finally:
-            if process.poll() is None:
+            if process.returncode is None:
                 process.kill()
-                process.wait()
-        deadline = time.monotonic() + 30
-        while _postmaster(data_dir) is not None:
-            assert time.monotonic() < deadline, "the embedded PostgreSQL is still running"
-            time.sleep(0.2)
+                await process.wait()
+        try:
+            await asyncio.to_thread(postmaster.wait, 30)
+        except psutil.TimeoutExpired:
+            raise AssertionError("the embedded PostgreSQL is still running") from None
+        assert _postmaster(data_dir) is None
