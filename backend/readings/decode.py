@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from backend.readings.schemas import AbsentReason, PpgRunRow, Source
-from sensors import ble, ppg
+from sensors import ble
 from sensors.protocol import BlePayload, ReadingBatch, ValueReading
 
 HR_RANGE = (20.0, 250.0)
@@ -219,12 +219,6 @@ def ppg_result(current: PpgRunRow, estimate: Estimated) -> PpgResult:
     end = current.first_offset_s + (len(current.samples) - 1) / current.fs
     point = Point(end, "ppg", round(estimate.bpm, 1), quality=estimate.quality)
     return PpgResult(point, estimate.quality, None)
-
-
-def heart_rate_from_ppg(current: PpgRunRow, earlier: Sequence[PpgRunRow]) -> PpgResult:
-    """Heart rate at the end of the current run, from the window behind it, estimated here."""
-    window = ppg_window(current, earlier)
-    return collecting(current, window) or ppg_result(current, ppg.estimate_heart_rate(window, current.fs))
 
 
 def decimate(samples: Sequence[float], fs: float, max_points: int = 400) -> tuple[list[float], float]:

@@ -24,6 +24,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sensors import ppg
+
 logger = logging.getLogger(__name__)
 
 REQUEST = struct.Struct("<Id")  # sample count, sampling rate (Hz); then the samples, float64
@@ -59,8 +61,6 @@ def encode_answer(bpm: float | None, quality: float, reason: str | None, *, fail
 
 def estimate_here(window: Sequence[float], fs: float) -> Estimate:
     """The estimate in this process (the fallback, and ``estimator_processes = 0``)."""
-    from sensors import ppg  # NumPy and SciPy load only where estimates are made
-
     result = ppg.estimate_heart_rate(window, fs)
     return Estimate(result.bpm, result.quality, result.reason)
 

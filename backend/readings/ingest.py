@@ -256,7 +256,7 @@ async def _try_store(
 ) -> tuple[BatchReceipt, bool] | None:
     """One attempt after reading the stream; None when it changed between reading and storing."""
     batch = p.batch
-    lookback = _ppg_lookback(run)
+    lookback = _ppg_lookback(run)  # the whole window, due or not: the stream is then remembered with it
     found = await queries.stream_for_batch(
         conn, batch.stream_id, batch.seq, writer.device_token_hash, lookback, lock=lock
     )

@@ -62,6 +62,7 @@ PER_BATCH = 100
 EMPLOYEE_PASSWORD = "bench password not secret"
 JSON = {"Content-Type": "application/json"}
 PATH = "/api/v1/readings/batches"
+ESTIMATOR = b"estimator_process"  # in the command line of the app's heart-rate workers
 
 
 def bare_app() -> FastAPI:
@@ -154,24 +155,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its live descendants (uvicorn's worker processes)."""
+def tree_cpu_seconds(pid: int, *, command: bytes | None = None) -> float:
+    """CPU time of a process and its live descendants (uvicorn's worker processes, the app's
+    heart-rate workers); with ``command``, only of those whose command line contains it."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return cpu_seconds(pid) + sum(tree_cpu_seconds(int(child)) for child in children)
-
-
-def estimator_cpu_seconds(pid: int) -> float:
-    """CPU time of the heart-rate worker processes (backend.readings.estimating) under ``pid``."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        line = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return 0.0
-    own = cpu_seconds(pid) if b"estimator_process" in command else 0.0
-    return own + sum(estimator_cpu_seconds(int(child)) for child in children)
+    own = cpu_seconds(pid) if command is None or command in line else 0.0
+    return own + sum(tree_cpu_seconds(int(child), command=command) for child in children)
 
 
 @dataclass
@@ -441,13 +434,15 @@ async def main(
             await app_server.ready("/readyz")
             app_phones = prepare(await start_streams(app_server.url, emails), batches_each)
             app_before = tree_cpu_seconds(app_server.process.pid)
-            estimator_before = estimator_cpu_seconds(app_server.process.pid)
+            estimator_before = tree_cpu_seconds(app_server.process.pid, command=ESTIMATOR)
             database_before = await database_cpu(admin, name)
             app = await drive(
                 app_server.url, app_phones, seconds=seconds, warmup=warmup, repeat_rate=repeat_rate
             )
             app.server_cpu_s = tree_cpu_seconds(app_server.process.pid) - app_before
-            app.estimator_cpu_s = estimator_cpu_seconds(app_server.process.pid) - estimator_before
+            app.estimator_cpu_s = (
+                tree_cpu_seconds(app_server.process.pid, command=ESTIMATOR) - estimator_before
+            )
             app.database_cpu_s = await database_cpu_since(admin, name, database_before)
         finally:
             app_server.stop()

@@ -15,6 +15,7 @@ import pytest
 
 from backend.readings import decode, queries
 from backend.readings.schemas import PpgRunRow
+from sensors.ppg import estimate_heart_rate
 from sensors.protocol import DeviceKind
 from sensors.simulator import simulate_ppg
 from tests.conftest import Server, running_app
@@ -64,7 +65,9 @@ async def _expected_rates(batches: list[dict[str, Any]]) -> dict[int, float]:
     rates = {}
     for i, run in enumerate(runs):
         if decode.estimate_due(run):
-            result = decode.heart_rate_from_ppg(run, list(reversed(runs[:i])))
+            window = decode.ppg_window(run, list(reversed(runs[:i])))
+            estimate = estimate_heart_rate(window, FS)
+            result = decode.collecting(run, window) or decode.ppg_result(run, estimate)
             if result.point is not None and result.point.heart_rate_bpm is not None:
                 rates[run.seq] = result.point.heart_rate_bpm
     return rates
