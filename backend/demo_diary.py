@@ -92,21 +92,9 @@ def _wanted(
 
 async def _write_past(conn: asyncpg.Connection, admin: User, body: SessionCreate) -> None:
     """A clinic that is already over, written as seed data (the service refuses to plan the past)."""
-    starts, ends = booking_diary.slot_times(body)
-    session_id = await booking_queries.insert_session(
-        conn,
-        provider_id=admin.organisation_id,
-        clinician_id=body.clinician_id,
-        session_date=body.starts_at.astimezone(UK).date(),
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        kind=body.kind,
-        slot_minutes=body.slot_minutes,
-        location=body.location,
-        employer_id=body.employer_id,
-        created_by=admin.id,
-    )
-    await booking_queries.insert_slots(conn, session_id, starts=starts, ends=ends)
+    if body.clinician_id is None:
+        raise ValueError("a demo clinic names its clinician")
+    await booking_diary.write_session(conn, admin, body, body.clinician_id)
 
 
 async def plan(

@@ -93,29 +93,38 @@ async def _check_people(
             )
 
 
+async def write_session(
+    conn: asyncpg.Connection, user: User, body: SessionCreate, clinician_id: UUID
+) -> UUID:
+    """Store a clinic and its slots as given, checked by the caller (``plan_clinic``, demo data)."""
+    starts, ends = slot_times(body)
+    session_id = await queries.insert_session(
+        conn,
+        provider_id=user.organisation_id,
+        clinician_id=clinician_id,
+        session_date=body.starts_at.astimezone(UK).date(),
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        kind=body.kind,
+        slot_minutes=body.slot_minutes,
+        location=body.location,
+        employer_id=body.employer_id,
+        created_by=user.id,
+    )
+    await queries.insert_slots(conn, session_id, starts=starts, ends=ends)
+    return session_id
+
+
 async def plan_clinic(conn: asyncpg.Connection, user: User, body: SessionCreate) -> SessionRead:
     require_staff(user)
     clinician_id = _check_shape(user, body)
-    starts, ends = slot_times(body)
+    slot_times(body)  # refuses a clinic shorter than one slot before anything is read
     async with conn.transaction():
         await _check_people(conn, user, body, clinician_id)
         await queries.lock_clinician_diary(conn, clinician_id)
         if await queries.session_overlaps(conn, clinician_id, start=body.starts_at, end=body.ends_at):
             raise ClinicOverlap("The clinician already has a clinic at that time.")
-        session_id = await queries.insert_session(
-            conn,
-            provider_id=user.organisation_id,
-            clinician_id=clinician_id,
-            session_date=body.starts_at.astimezone(UK).date(),
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
-            kind=body.kind,
-            slot_minutes=body.slot_minutes,
-            location=body.location,
-            employer_id=body.employer_id,
-            created_by=user.id,
-        )
-        await queries.insert_slots(conn, session_id, starts=starts, ends=ends)
+        session_id = await write_session(conn, user, body, clinician_id)
         await audit.record(
             conn, user.actor(), "booking.clinic.plan", "clinic_session", session_id, subject=NoSubject
         )
