@@ -18,12 +18,19 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 """
 
 
-def insert_event_per_row(source: str, first: int) -> str:
-    """SQL for a data-modifying CTE adding one audit event per row of ``source`` (a CTE of the
-    same statement), from ten parameters ``$first`` onwards in ``insert_event``'s order: a change
-    and its audit row in one statement."""
-    values = ", ".join(f"${first + i}::{kind}" for i, kind in enumerate(_EVENT_TYPES))
-    return f"INSERT INTO audit_event ({_EVENT_COLUMNS}) SELECT {values} FROM {source}"
+EVENT_COLUMNS = tuple(name.strip() for name in _EVENT_COLUMNS.split(","))
+
+
+def insert_events_from_json(source: str, record: str) -> str:
+    """SQL for a data-modifying CTE adding one audit event per row of ``source`` (a join of the
+    same statement's CTEs), its columns taken by name from the JSON object ``record`` (an
+    expression over ``source`` whose keys are ``EVENT_COLUMNS``, as ``service.event_record``
+    gives): a change and its audit rows in one statement."""
+    picked = ", ".join(f"e.{name}" for name in EVENT_COLUMNS)
+    return (
+        f"INSERT INTO audit_event ({_EVENT_COLUMNS}) SELECT {picked} "
+        f"FROM {source}, jsonb_populate_record(NULL::audit_event, {record}) e"
+    )
 
 
 # One event per listed record: the first eight values shared ($1-$6 and $9-$10 in INSERT_EVENT's

@@ -89,6 +89,21 @@ def event_values(
     ]
 
 
+def event_record(
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: UUID | str | None = None,
+    *,
+    outcome: Outcome = "ok",
+    subject: AuditSubject | None = None,
+) -> dict[str, object]:
+    """One audit event's values by column name (``queries.EVENT_COLUMNS``), for a statement that
+    takes its audit rows from JSON (``queries.insert_events_from_json``)."""
+    values = event_values(actor, action, entity, entity_id, outcome=outcome, subject=subject)
+    return dict(zip(queries.EVENT_COLUMNS, values, strict=True))
+
+
 @overload
 async def record(
     conn: asyncpg.Connection,

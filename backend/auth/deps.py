@@ -58,6 +58,13 @@ async def sign_in_schemes(
 SignInSchemes = Annotated[None, Depends(sign_in_schemes)]
 
 
+async def credentials_sent(request: Request) -> None:
+    """Refuses a request that carries no credentials at all, before its body is read: for an
+    endpoint that checks the credentials itself and declares the schemes in ``openapi_extra``."""
+    if bearer_token(request) is None and not request.cookies.get(SESSION_COOKIE):
+        raise Unauthenticated("Sign in to continue.")
+
+
 def bearer_token(request: HTTPConnection) -> str | None:
     """The token of an ``Authorization: Bearer …`` header, if the request has one."""
     header = request.headers.get("authorization", "")

@@ -19,12 +19,14 @@ _WAIT_S = 10.0  # longest wait for a connection before answering 503
 _LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError, OSError, TimeoutError)
 
 
-async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
+@asynccontextmanager
+async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection for one request; every way of losing the database answers 503.
 
     Failing to get a connection (server down, refusing connections, too many), and the
     connection being lost or the server shutting down mid-request, all become ``Unavailable``
-    so that clients know to retry.
+    so that clients know to retry. ``Conn`` gives it to an endpoint as a dependency; the hottest
+    endpoint (readings batches) opens it itself, without the dependency's per-request cost.
     """
     pool: asyncpg.Pool = request.app.state.pool
     async with _turn(request.app.state.pool_gate):
@@ -46,6 +48,12 @@ async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
             raise
         finally:
             await pool.release(proxy)
+
+
+async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """``connection`` as a dependency."""
+    async with connection(request) as conn:
+        yield conn
 
 
 @asynccontextmanager

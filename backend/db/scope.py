@@ -66,6 +66,13 @@ async def narrow_to_provider(conn: asyncpg.Connection, provider_id: UUID) -> Non
     await conn.execute(NARROW_TO_PROVIDER, provider_id)
 
 
+def is_default(conn: asyncpg.Connection) -> bool:
+    """Whether this pooled connection still has the pool's scope (it was not narrowed); False
+    for a connection that did not come from the app's pool."""
+    scope = _scope(conn)
+    return scope is not None and not scope.narrowed
+
+
 async def restore(conn: asyncpg.Connection) -> None:
     """Back to the session's default (``*`` for pooled connections); a round trip only when the
     connection was narrowed."""

@@ -73,6 +73,13 @@ DB_POOL = Gauge(
     ["state"],
     registry=REGISTRY,
 )
+READING_STORES = Gauge(
+    "ohconnect_reading_store_writes",
+    "Since this process started: statements storing pulse reading batches (statements), and the "
+    "batches they stored together (batches); batches per statement is the mean group size.",
+    ["kind"],
+    registry=REGISTRY,
+)
 SCRAPE_ERRORS = Counter(
     "ohconnect_metrics_database_errors",
     "Scrapes whose database figures could not be read (the previous values are kept).",

@@ -32,6 +32,13 @@ def _room_figures(rooms: Any) -> None:
     metrics.WAITING_ROOMS.set(len({c.seat.session_id for c in connections}))
 
 
+def _store_figures(ingestion: Any) -> None:
+    groups = getattr(ingestion, "groups", None)
+    if groups is not None:
+        metrics.READING_STORES.labels("statements").set(groups.statements)
+        metrics.READING_STORES.labels("batches").set(groups.items)
+
+
 async def _database_figures(conn: asyncpg.Connection) -> None:
     outbox = await queries.outbox(conn)
     counted = {row.status: row.n for row in outbox.counts}
@@ -50,6 +57,7 @@ async def render(state: State) -> bytes:
     pool: asyncpg.Pool = state.pool
     _pool_figures(pool)
     _room_figures(getattr(state, "clinic_rooms", None))
+    _store_figures(getattr(state, "ingestion", None))
     try:
         async with asyncio.timeout(DB_TIMEOUT_S), pool.acquire() as proxy:
             await _database_figures(cast(asyncpg.Connection, proxy))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 
 from backend.auth.deps import SignInSchemes, bearer_token, get_session
@@ -20,6 +21,11 @@ _MAX_TOKEN = 200
 
 
 async def get_writer(request: Request, conn: Conn, _schemes: SignInSchemes) -> Writer:
+    return await writer_of(request, conn)
+
+
+async def writer_of(request: Request, conn: asyncpg.Connection) -> Writer:
+    """Who sends: a stream's device token (checked where it is used), or the signed-in employee."""
     token = bearer_token(request)
     if token is not None and token.startswith(service.DEVICE_TOKEN_PREFIX):
         if len(token) > _MAX_TOKEN:

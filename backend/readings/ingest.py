@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from uuid import UUID
 
@@ -24,7 +24,8 @@ from backend.audit.schemas import Actor
 from backend.core.clock import utc_now
 from backend.core.config import Settings
 from backend.core.errors import Unauthenticated
-from backend.db import pubsub
+from backend.db import pubsub, scope
+from backend.db.grouped import WriteGroups
 from backend.readings import decode, queries, storing
 from backend.readings.errors import (
     BatchConflict,
@@ -177,6 +178,10 @@ def _repeat(stored: StoredBatch, p: Plan) -> BatchReceipt:
     return stored.receipt
 
 
+def _batch_groups() -> WriteGroups[BatchStore, bool]:
+    return WriteGroups(queries.store_batches, lambda store: store.batch.stream_id, writers=1)
+
+
 @dataclass(frozen=True, slots=True)
 class Ingestion:
     """What storing batches needs besides the batch, one per app process."""
@@ -184,6 +189,15 @@ class Ingestion:
     settings: Settings
     estimator: Estimator
     recent: RecentStreams
+    groups: WriteGroups[BatchStore, bool] = field(default_factory=_batch_groups)
+
+    async def store(self, conn: asyncpg.Connection, store: BatchStore) -> bool:
+        """Store one batch, in one statement with the batches of other streams stored at the same
+        time (``backend.db.grouped``); alone on a connection narrowed to one organisation, whose
+        row security the others' batches must not pass through."""
+        if not scope.is_default(conn):
+            return (await queries.store_batches(conn, [store]))[0]
+        return await self.groups.write(conn, store)
 
 
 async def ingest(
@@ -291,6 +305,9 @@ async def _store(
         await _ensure_partitions(conn, p)
     alert_rows, level = storing.alert_rows(p, found.alerts, found.alert_level, ingestion.settings)
     summary = storing.next_summary(stream, p, level)
+    live_channel, event = pubsub.notification(
+        channel(stream.id), storing.live_event(p, receipt, summary.totals())
+    )
     store = BatchStore.model_construct(
         batch=storing.batch_row(p, receipt),
         readings=storing.reading_rows(p),
@@ -298,15 +315,12 @@ async def _store(
         summary=summary,
         batches_read=stream.batches,
         token_hash=writer.device_token_hash,
+        audit=audit_event(actor, "readings.batch.ingest", stream),
+        channel=live_channel,
+        event=event,
     )
-    event = storing.live_event(p, receipt, summary.totals())
     try:
-        stored = await queries.store_batch(
-            conn,
-            store,
-            audit=audit_event(actor, "readings.batch.ingest", stream),
-            notification=pubsub.notification(channel(stream.id), event),
-        )
+        stored = await ingestion.store(conn, store)
     except asyncpg.UniqueViolationError:  # stored meanwhile by another request: read it again
         return None
     if not stored:

@@ -171,44 +171,46 @@ def _named(model: type[BaseModel], source: str) -> str:
     return ", ".join(f"{source}.{name}" for name in model.model_fields)
 
 
-# One statement stores a batch, and so commits or fails as a whole. $1 is one JSON record
-# (``schemas.BatchStore``) whose field names are column names: jsonb_populate_record turns each
-# part into a row of the table it fills, and every column is then picked by name, so that adding
-# a field or column cannot shift a value. The stream's new summary (worked out from the stream as
-# read) is written only while the stream still holds the batches it held when read, is open, and
-# (for a device) still has this device token, unexpired; then the raw batch, its readings and alert-band
-# counts, the audit row ($2 to $11, in audit.service.event_values' order) and the live event
-# ($12, $13), which PostgreSQL delivers on commit. $14 is the stream's id again, as a parameter
-# of its own: compared with a value taken out of $1, the planner scans every stream instead of
-# using the primary key. Returns 1 when stored, 0 when the stream changed meanwhile (read it
-# again and retry).
-STORE_BATCH = f"""
-WITH arg AS (
-    SELECT $1::text::jsonb AS j
+# One statement stores one or more batches (of different streams; ``backend.db.grouped`` groups
+# them), and so commits or fails as a whole. $1 is a JSON array of ``schemas.BatchStore`` records
+# whose field names are column names: jsonb_populate_record turns each part into a row of the
+# table it fills, and every column is then picked by name, so that adding a field or column
+# cannot shift a value. Each stream's new summary (worked out from the stream as read) is written
+# only while the stream still holds the batches it held when read, is open, and (for a device)
+# still has this device token, unexpired; then that batch's raw record, readings, alert-band
+# counts, audit row and live event (which PostgreSQL delivers on commit) follow it. $2 holds the
+# streams' ids again, as a parameter of its own: compared with values taken out of $1, the planner
+# scans every stream instead of using the primary key. Returns the ids of the streams whose batch
+# was stored; a batch whose stream changed meanwhile is not (read it again and retry).
+_EACH_STORED = "new_batch b JOIN item i ON i.stream_id = b.stream_id"
+STORE_BATCHES = f"""
+WITH item AS (
+    SELECT (e->'batch'->>'stream_id')::uuid AS stream_id, e
+    FROM jsonb_array_elements($1::text::jsonb) AS e
 ), stream AS (
     UPDATE reading_stream s
     SET ({", ".join(SummaryUpdate.model_fields)}) = ({_named(SummaryUpdate, "n")})
-    FROM arg, jsonb_populate_record(NULL::reading_stream, arg.j->'summary') n
-    WHERE s.id = $14 AND s.id = (arg.j->'batch'->>'stream_id')::uuid
-      AND s.batches = (arg.j->>'batches_read')::int
+    FROM item i, jsonb_populate_record(NULL::reading_stream, i.e->'summary') n
+    WHERE s.id = ANY($2::uuid[]) AND s.id = i.stream_id
+      AND s.batches = (i.e->>'batches_read')::int
       AND s.status = 'open'
-      AND (arg.j->>'token_hash' IS NULL
-           OR (s.device_token_hash = (arg.j->>'token_hash')::bytea AND s.device_token_expires_at > now()))
+      AND (i.e->>'token_hash' IS NULL
+           OR (s.device_token_hash = (i.e->>'token_hash')::bytea AND s.device_token_expires_at > now()))
     RETURNING s.id
 ), new_batch AS (
     INSERT INTO reading_batch ({", ".join(BatchInsert.model_fields)})
     SELECT {_named(BatchInsert, "r")}
-    FROM stream s, arg, jsonb_populate_record(NULL::reading_batch, arg.j->'batch') r
-    WHERE r.stream_id = s.id
+    FROM stream s JOIN item i ON i.stream_id = s.id,
+         jsonb_populate_record(NULL::reading_batch, i.e->'batch') r
     RETURNING stream_id, seq
 ), new_readings AS (
     INSERT INTO reading (stream_id, seq, {", ".join(ReadingInsert.model_fields)})
     SELECT b.stream_id, b.seq, {_named(ReadingInsert, "x")}
-    FROM new_batch b, arg, jsonb_populate_recordset(NULL::reading, arg.j->'readings') x
+    FROM {_EACH_STORED}, jsonb_populate_recordset(NULL::reading, i.e->'readings') x
 ), new_alerts AS (
     INSERT INTO reading_alert AS a (stream_id, {", ".join(AlertInsert.model_fields)})
     SELECT b.stream_id, {_named(AlertInsert, "x")}
-    FROM new_batch b, arg, jsonb_populate_recordset(NULL::reading_alert, arg.j->'alerts') x
+    FROM {_EACH_STORED}, jsonb_populate_recordset(NULL::reading_alert, i.e->'alerts') x
     ON CONFLICT ON CONSTRAINT reading_alert_pk DO UPDATE SET
         readings = a.readings + EXCLUDED.readings,
         min_value = least(a.min_value, EXCLUDED.min_value),
@@ -216,11 +218,11 @@ WITH arg AS (
         first_at = least(a.first_at, EXCLUDED.first_at),
         last_at = greatest(a.last_at, EXCLUDED.last_at)
 ), audit AS (
-    {audit_queries.insert_event_per_row("new_batch", 2)}
+    {audit_queries.insert_events_from_json(_EACH_STORED, "i.e->'audit'")}
 ), live AS (
-    SELECT pg_notify($12, $13) FROM new_batch
+    SELECT b.stream_id, pg_notify(i.e->>'channel', i.e->>'event') FROM {_EACH_STORED}
 )
-SELECT count(*) FROM live
+SELECT coalesce(array_agg(stream_id), '{{}}') FROM live
 """
 ENSURE_PARTITION = "SELECT reading_partition_ensure($1)"
 # The monthly partitions from the month of $1 to $2 months after it (each made if missing).
@@ -395,19 +397,18 @@ async def all_ppg_runs(conn: asyncpg.Connection, stream_id: UUID) -> list[PpgRun
     return [PpgRunRow.model_validate(dict(r)) for r in await conn.fetch(ALL_PPG_RUNS, stream_id)]
 
 
-async def store_batch(
-    conn: asyncpg.Connection,
-    store: BatchStore,
-    *,
-    audit: Sequence[object],
-    notification: tuple[str, str],
-) -> bool:
-    """Store the batch with its readings, alert counts, summary, audit row (``audit``: the values
-    audit.service.event_values gives) and live event (pg_notify's channel and payload); False,
-    and nothing stored, when the stream changed since it was read."""
-    stream_id = store.batch.stream_id  # also a parameter of its own: found by the primary key
-    stored = await conn.fetchval(STORE_BATCH, store.model_dump_json(), *audit, *notification, stream_id)
-    return bool(stored)
+async def store_batches(conn: asyncpg.Connection, stores: Sequence[BatchStore]) -> list[bool]:
+    """Store each batch with its readings, alert counts, summary, audit row and live event, in one
+    statement; for each, whether it was stored (False, and nothing of it stored, when its stream
+    changed since it was read). At most one batch per stream."""
+    ids = [store.batch.stream_id for store in stores]
+    # In the streams' order: two statements storing batches of the same streams then tend to lock
+    # them in the same order. Should each still wait for the other, PostgreSQL ends one of them
+    # (a deadlock), and its batches are stored again alone (``backend.db.grouped``).
+    ordered = sorted(stores, key=lambda store: store.batch.stream_id)
+    records = "[" + ",".join(store.model_dump_json() for store in ordered) + "]"
+    stored = set(await conn.fetchval(STORE_BATCHES, records, sorted(ids)))
+    return [stream_id in stored for stream_id in ids]
 
 
 async def ensure_partition(conn: asyncpg.Connection, at: datetime) -> str:

@@ -426,3 +426,6 @@ class BatchStore(BaseModel):
     summary: SummaryUpdate
     batches_read: int  # the stream's batch count when read: the summary is written only if unchanged
     token_hash: Bytea | None  # a device token that must still be the stream's
+    audit: dict[str, Any]  # the audit row, by column name (audit.service.event_record)
+    channel: str  # the live event: pg_notify's channel and text (db.pubsub.notification)
+    event: str

@@ -94,9 +94,10 @@ async def record(
     )
 
 
-def audit_event(actor: Actor, action: str, row: StreamRow) -> list[object]:
-    """The audit event of an access to one stream's readings, naming the employee they are about."""
-    return audit.event_values(
+def audit_event(actor: Actor, action: str, row: StreamRow) -> dict[str, object]:
+    """The audit event of an access to one stream's readings, naming the employee they are about
+    (by column name)."""
+    return audit.event_record(
         actor, action, "reading_stream", row.id, subject=Subject(user_id=row.employee_id)
     )
 

@@ -10,7 +10,7 @@ server acknowledges them, one request at a time per phone, and resend a share of
   summary, audit or live event (what durable storage alone costs on this machine);
 - the real app (``backend.main:create_app``) on a fresh, migrated database: device-token check,
   idempotent insert, heart rate over the last 10 s of PPG, summary, audit row and live event,
-  in two database round trips per batch.
+  in one store statement per batch, or per group of batches arriving together (ADR 0006).
 
 Each runs in its own uvicorn process under the same settings. The phones use a minimal HTTP
 client (``rawhttp``) so that the load generator takes little CPU from the server under test on a
@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -179,6 +180,7 @@ class Measured:
     estimator_cpu_s: float = 0.0  # of the app's, the CPU time of its heart-rate worker processes
     client_cpu_s: float = 0.0  # CPU time of this process (the simulated phones) over the run
     resent: int = 0  # requests repeated after a connection failure (their batch counted once)
+    per_statement: float = 0.0  # batches per store statement in one app process
 
     def cpu_ms_per_request(self, seconds: float) -> float:
         return 1000 * seconds / self.requests if self.requests else 0.0
@@ -361,6 +363,17 @@ def report(label: str, result: Measured) -> None:
     print(f"{label:<27} {result.per_second:7.1f} batches/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
           f"   ({result.batches} batches, {result.errors} errors)")  # fmt: skip
     print(f"{'':<27} {cpu}; {result.resent} requests resent after a connection failure")
+    if result.per_statement:
+        print(f"{'':<27} {result.per_statement:.1f} batches per store statement (one app process)")
+
+
+async def batches_per_statement(url: str) -> float:
+    """Batches per store statement so far in the app process that answers (its metrics)."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        text = (await client.get("/metrics")).text
+    found = dict(re.findall(r'^ohconnect_reading_store_writes\{kind="(\w+)"\} (\S+)$', text, re.MULTILINE))
+    statements = float(found.get("statements", 0))
+    return float(found.get("batches", 0)) / statements if statements else 0.0
 
 
 async def run_floor(
@@ -444,6 +457,7 @@ async def main(
                 tree_cpu_seconds(app_server.process.pid, command=ESTIMATOR) - estimator_before
             )
             app.database_cpu_s = await database_cpu_since(admin, name, database_before)
+            app.per_statement = await batches_per_statement(app_server.url)
         finally:
             app_server.stop()
         report("ohconnect ingest (stored)", app)
