@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="ohconnect",
         version="0.1.0",
         description=DESCRIPTION,
+        openapi_tags=openapi_doc.TAGS,
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url="/docs",
@@ -180,11 +181,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookies_secure)
+    # Requests are matched against routes in this order: the endpoint every measuring phone calls
+    # each second comes first (the description keeps its own order: ``TAGS``).
+    app.include_router(readings_router)
     app.include_router(auth_router)
     app.include_router(accounts_router)
     app.include_router(users_router)
     app.include_router(referrals_router)
-    app.include_router(readings_router)
     app.include_router(readings_ws_router)
     app.include_router(booking_router)
     app.include_router(clinics_router)

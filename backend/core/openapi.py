@@ -37,6 +37,21 @@ CSRF_HEADER_SCHEME = "csrf_header"
 # rather than through those dependencies (``finish`` adds the CSRF header to the cookie's).
 SIGN_IN: dict[str, Any] = {"security": [{BEARER_SCHEME: []}, {SESSION_COOKIE_SCHEME: []}]}
 _SAFE_METHODS = frozenset({"get", "head", "options"})
+# The API description's groups, in the order its readers meet them (independent of the order
+# routers are included in, which is the order requests are matched in).
+TAGS: list[dict[str, Any]] = [
+    {"name": "auth", "description": "Signing in and out, sessions, passwords and accounts."},
+    {"name": "users", "description": "People of an organisation and their roles."},
+    {"name": "referrals", "description": "Management referrals, from the employer's form to the report."},
+    {"name": "readings", "description": "Pulse measurements: streams, batches from phones, summaries."},
+    {"name": "booking", "description": "Clinic sessions, offers and appointments."},
+    {"name": "clinics", "description": "Virtual clinics: the waiting room and video calls."},
+    {"name": "surveillance", "description": "Health surveillance checks, outcomes and certificates."},
+    {"name": "reports", "description": "Employer dashboards and aggregate reports."},
+    {"name": "messages", "description": "E-mail and other messages the platform sends."},
+    {"name": "data rights", "description": "Subject access exports, correcting personal details, erasure."},
+    {"name": "ops", "description": "Health, readiness and metrics."},
+]
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 

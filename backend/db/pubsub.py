@@ -31,11 +31,12 @@ def _check_channel(channel: str) -> None:
         raise ValueError(f"invalid channel name {channel!r}")
 
 
-def notification(channel: str, payload: dict[str, Any]) -> tuple[str, str]:
+def notification(channel: str, payload: dict[str, Any] | str) -> tuple[str, str]:
     """The checked ``pg_notify`` arguments (channel, text) for an event, for a statement that
-    notifies as part of a change (``SELECT pg_notify($n, $m)``)."""
+    notifies as part of a change (``SELECT pg_notify($n, $m)``). The event is a dict, or the JSON
+    text of one already serialised (a model's ``model_dump_json``)."""
     _check_channel(channel)
-    text = json.dumps(payload, separators=(",", ":"), default=str)
+    text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"), default=str)
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise ValueError("event payload too large; publish an id and store the data in a table")
     return channel, text

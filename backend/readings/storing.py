@@ -239,8 +239,9 @@ def _mean(total: float, count: int, digits: int) -> float | None:
     return round(total / count, digits) if count else None
 
 
-def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> dict[str, Any]:
-    """The small event pushed to live viewers: this batch's values, a decimated waveform, totals."""
+def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> str:
+    """The small event pushed to live viewers, as JSON text: this batch's values, a decimated
+    waveform, totals."""
     wave = None
     if p.batch.ppg is not None:
         samples, fs = decode.decimate(p.batch.ppg.samples, p.batch.ppg.fs)
@@ -272,4 +273,4 @@ def live_event(p: Plan, receipt: BatchReceipt, totals: TotalsRow) -> dict[str, A
             alert_level=totals.alert_level,
         ),
     )
-    return event.model_dump(mode="json", exclude_none=True)
+    return event.model_dump_json(exclude_none=True)

@@ -155,7 +155,6 @@ async def check_file(document_id: UUID, request: Request, conn: Conn) -> Documen
     "/organisations/{organisation_id}/dashboard",
     response_model=AggregateReport,
     responses={**ok(EXAMPLE_AGGREGATE), **errors(401, 404)},
-    tags=["reports"],
 )
 async def dashboard(organisation_id: UUID, user: CurrentUser, conn: Conn) -> AggregateReport:
     """Aggregate surveillance and referral figures for the employer's client administrators and managers,
