@@ -184,6 +184,9 @@ class Settings(BaseSettings):
     readings_device_token_hours: int = Field(default=12, ge=1, le=72)
     readings_alert_bands: list[AlertBand] = Field(default_factory=news2_bands, max_length=50)
     readings_alert_min_readings: int = Field(default=3, ge=1, le=600)
+    # Batches answered before FastAPI's routing (backend.readings.fastpath); false leaves every
+    # batch to the route (the same answers, more CPU per batch).
+    readings_fast_path: bool = True
     # Message delivery (backend.notify): e-mail over SMTP or GOV.UK Notify, SMS through Notify;
     # "log" writes messages to the log and the demo mailbox (development, test and demo only).
     mail_sender: Literal["smtp", "notify", "log"] = "log"

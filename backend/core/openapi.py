@@ -37,8 +37,7 @@ CSRF_HEADER_SCHEME = "csrf_header"
 # rather than through those dependencies (``finish`` adds the CSRF header to the cookie's).
 SIGN_IN: dict[str, Any] = {"security": [{BEARER_SCHEME: []}, {SESSION_COOKIE_SCHEME: []}]}
 _SAFE_METHODS = frozenset({"get", "head", "options"})
-# The API description's groups, in the order its readers meet them (independent of the order
-# routers are included in, which is the order requests are matched in).
+# The API description's groups, with what each holds, in the order its readers meet them.
 TAGS: list[dict[str, Any]] = [
     {"name": "auth", "description": "Signing in and out, sessions, passwords and accounts."},
     {"name": "users", "description": "People of an organisation and their roles."},
