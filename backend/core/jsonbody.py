@@ -117,26 +117,37 @@ class JsonTextMiddleware:
         if scope["type"] != "http" or scope.get("method") not in _METHODS or not _json_media(media):
             await self.app(scope, receive, send)
             return
-        messages: list[Message] = []
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break  # the client left (or an outer limit stopped reading): let the app see it
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        messages, body = await read_body(receive)
         refused = check(body) if body and _is_json(media, body) else None
         if refused is not None:
             await _reply(send, refused)
             return
+        await self.app(scope, replaying(messages, receive), send)
 
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
 
-        await self.app(scope, replay, send)
+async def read_body(receive: Receive) -> tuple[list[Message], bytes]:
+    """Every message of a request body as received, and the body they carry. A message other than
+    ``http.request`` (the client left, or an outer limit stopped reading) ends it, kept for the app."""
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return messages, b"".join(chunks)
+
+
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that gives ``messages`` again (read by ``read_body``), then what follows."""
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 async def _reply(send: Send, body: dict[str, Any]) -> None:

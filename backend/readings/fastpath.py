@@ -55,11 +55,8 @@ class FastBatches:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
             await self.app(scope, receive, send)
             return
-        messages, body = await _read(receive)
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
+        messages, body = await jsonbody.read_body(receive)
+        replay = jsonbody.replaying(messages, receive)
         batch = _batch(scope, messages, body)
         if batch is None:
             await self.app(scope, replay, send)  # the route answers, from the same body
@@ -97,21 +94,6 @@ class FastBatches:
             if cls in self.handlers:
                 return self.handlers[cls]
         return None
-
-
-async def _read(receive: Receive) -> tuple[list[Message], bytes]:
-    """Every message of the request body as received, and the body they carry."""
-    messages: list[Message] = []
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break  # the client left, or the size limit stopped the body: the route answers
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return messages, b"".join(chunks)
 
 
 def _batch(scope: Scope, messages: list[Message], body: bytes) -> ReadingBatch | None:
