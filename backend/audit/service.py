@@ -29,6 +29,7 @@ __all__ = [
     "Subject",
     "access_log_for",
     "audited_refusals",
+    "event_record",
     "event_values",
     "record",
     "record_each",
@@ -89,18 +90,9 @@ def event_values(
     ]
 
 
-def event_record(
-    actor: Actor | None,
-    action: str,
-    entity: str,
-    entity_id: UUID | str | None = None,
-    *,
-    outcome: Outcome = "ok",
-    subject: AuditSubject | None = None,
-) -> dict[str, object]:
-    """One audit event's values by column name (``queries.EVENT_COLUMNS``), for a statement that
-    takes its audit rows from JSON (``queries.insert_events_from_json``)."""
-    values = event_values(actor, action, entity, entity_id, outcome=outcome, subject=subject)
+def event_record(values: list[object]) -> dict[str, object]:
+    """``event_values`` by column name (``queries.EVENT_COLUMNS``), for a statement that takes its
+    audit rows from JSON (``queries.insert_events_from_json``)."""
     return dict(zip(queries.EVENT_COLUMNS, values, strict=True))
 
 

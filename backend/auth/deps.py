@@ -58,13 +58,6 @@ async def sign_in_schemes(
 SignInSchemes = Annotated[None, Depends(sign_in_schemes)]
 
 
-async def credentials_sent(request: Request) -> None:
-    """Refuses a request that carries no credentials at all, before its body is read: for an
-    endpoint that checks the credentials itself and declares the schemes in ``openapi_extra``."""
-    if not has_credentials(request):
-        raise Unauthenticated("Sign in to continue.")
-
-
 def has_credentials(request: HTTPConnection) -> bool:
     """Whether the request carries a bearer token or a session cookie (valid or not)."""
     return bearer_token(request) is not None or bool(request.cookies.get(SESSION_COOKIE))

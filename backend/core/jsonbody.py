@@ -28,7 +28,8 @@ _LONE = re.compile("[\ud800-\udfff]")
 _METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def _media(scope: Scope) -> bytes | None:
+def media_type(scope: Scope) -> bytes | None:
+    """The request's media type (``application/json``), lower case, without parameters."""
     content_type = dict(scope.get("headers") or []).get(b"content-type")
     return None if content_type is None else content_type.split(b";", 1)[0].strip().lower()
 
@@ -113,7 +114,7 @@ class JsonTextMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        media = _media(scope) if scope["type"] == "http" else None
+        media = media_type(scope) if scope["type"] == "http" else None
         if scope["type"] != "http" or scope.get("method") not in _METHODS or not _json_media(media):
             await self.app(scope, receive, send)
             return

@@ -33,9 +33,6 @@ _DESCRIPTIONS = {
 BEARER_SCHEME = "bearer"
 SESSION_COOKIE_SCHEME = "session_cookie"
 CSRF_HEADER_SCHEME = "csrf_header"
-# The sign-in requirement, for ``openapi_extra`` of an endpoint that reads the credentials itself
-# rather than through those dependencies (``finish`` adds the CSRF header to the cookie's).
-SIGN_IN: dict[str, Any] = {"security": [{BEARER_SCHEME: []}, {SESSION_COOKIE_SCHEME: []}]}
 _SAFE_METHODS = frozenset({"get", "head", "options"})
 # The API description's groups, with what each holds, in the order its readers meet them.
 TAGS: list[dict[str, Any]] = [

@@ -25,8 +25,8 @@ async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
 
     Failing to get a connection (server down, refusing connections, too many), and the
     connection being lost or the server shutting down mid-request, all become ``Unavailable``
-    so that clients know to retry. ``Conn`` gives it to an endpoint as a dependency; the hottest
-    endpoint (readings batches) opens it itself, without the dependency's per-request cost.
+    so that clients know to retry. ``Conn`` gives it to an endpoint as a dependency; code that
+    answers before the router (``backend.readings.fastpath``) opens it itself.
     """
     pool: asyncpg.Pool = request.app.state.pool
     async with _turn(request.app.state.pool_gate):

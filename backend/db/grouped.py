@@ -1,11 +1,12 @@
 """Group commit: writes of one kind that wait at the same time are made in one statement.
 
-Each request keeps its own pooled connection. A request whose write finds a writer free writes
-everything waiting (its own write and those queued behind it) in one statement on its own
-connection, so one round trip and one commit (one WAL flush) serve the whole group; requests
-whose writes were taken by another wait for that statement's answer. With nothing else waiting,
-a write is made at once, alone: grouping adds no wait to a quiet server, and under load the
-groups grow by themselves while the previous statement runs.
+Each request keeps its own pooled connection. One group statement runs at a time (two at once
+stored fewer batches a second: ``tests/bench/RESULTS.md``, 2026-12-03). A request whose write
+finds none running writes everything waiting (its own write and those queued behind it) in
+one statement on its own connection, so one round trip and one commit (one WAL flush) serve
+the whole group; requests whose writes were taken by another wait for that statement's answer.
+With nothing else waiting, a write is made at once, alone: grouping adds no wait to a quiet
+server, and under load the groups grow by themselves while the previous statement runs.
 
 A group holds at most one write per key (two changes of one row in one statement would see the
 same snapshot); a later write of a key waits for the next group. A write is made alone, on its
@@ -52,17 +53,14 @@ class _Waiting(Generic[T, R]):
 class WriteGroups(Generic[T, R]):
     """Make concurrent writes in groups (see the module docstring); one per process and kind."""
 
-    def __init__(
-        self, write: Write[T, R], key: Callable[[T], Hashable], *, max_items: int = 32, writers: int = 2
-    ) -> None:
-        if max_items < 1 or writers < 1:
-            raise ValueError("max_items and writers must be at least 1")
+    def __init__(self, write: Write[T, R], key: Callable[[T], Hashable], *, max_items: int = 32) -> None:
+        if max_items < 1:
+            raise ValueError("max_items must be at least 1")
         self._write = write
         self._key = key
         self._max_items = max_items
-        self._writers = writers  # group statements running at once
         self._queue: list[_Waiting[T, R]] = []
-        self._running = 0
+        self._running = False  # a group statement is running (one at a time)
         self._freed: asyncio.Future[None] | None = None  # set when a running statement ends
         self.statements = 0  # statements that succeeded, groups and writes made alone
         self.items = 0  # the writes they made
@@ -75,7 +73,7 @@ class WriteGroups(Generic[T, R]):
         self._queue.append(waiting)
         try:
             while not waiting.outcome.done():
-                if self._running < self._writers and self._queue:
+                if not self._running and self._queue:
                     await self._run_group(conn)
                 else:
                     await self._until_freed(waiting)
@@ -109,7 +107,7 @@ class WriteGroups(Generic[T, R]):
 
     async def _run_group(self, conn: asyncpg.Connection) -> None:
         group = self._take()
-        self._running += 1
+        self._running = True
         try:
             results = await self._write(conn, [w.item for w in group])
             if len(results) != len(group):
@@ -126,7 +124,7 @@ class WriteGroups(Generic[T, R]):
                 raise
             return  # the failure is answered to each write of the group
         finally:
-            self._running -= 1
+            self._running = False
             if self._freed is not None:
                 self._freed.set_result(None)
                 self._freed = None
@@ -137,7 +135,7 @@ class WriteGroups(Generic[T, R]):
                 waiting.outcome.set_result(result)
 
     async def _until_freed(self, waiting: _Waiting[T, R]) -> None:
-        """Wait until this write is answered or a writer is free."""
+        """Wait until this write is answered or the running statement ends."""
         if self._freed is None:
             self._freed = asyncio.get_running_loop().create_future()
         await asyncio.wait((waiting.outcome, self._freed), return_when=asyncio.FIRST_COMPLETED)

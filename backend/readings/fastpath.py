@@ -100,8 +100,7 @@ def _batch(scope: Scope, messages: list[Message], body: bytes) -> ReadingBatch |
     """The batch, when this request is one the fast path answers exactly as the route would."""
     if messages[-1]["type"] != "http.request":
         return None
-    headers = dict(scope["headers"])
-    if headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower() != _JSON:
+    if jsonbody.media_type(scope) != _JSON:
         return None
     if not has_credentials(Request(scope)):
         return None

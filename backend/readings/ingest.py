@@ -179,7 +179,7 @@ def _repeat(stored: StoredBatch, p: Plan) -> BatchReceipt:
 
 
 def _batch_groups() -> WriteGroups[BatchStore, bool]:
-    return WriteGroups(queries.store_batches, lambda store: store.batch.stream_id, writers=1)
+    return WriteGroups(queries.store_batches, lambda store: store.batch.stream_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from backend.auth.deps import AppSettings, credentials_sent
+from backend.auth.deps import AppSettings
 from backend.core import listing
 from backend.core.listing import ListParams
-from backend.core.openapi import SIGN_IN, errors, ok
-from backend.db.deps import Conn, connection
+from backend.core.openapi import errors, ok
+from backend.db.deps import Conn
 from backend.readings import ingest, service
-from backend.readings.deps import BatchWriter, Reader, writer_of
+from backend.readings.deps import BatchWriter, Reader
 from backend.readings.schemas import (
     EXAMPLE_STREAM_SUMMARY,
     BatchReceipt,
@@ -153,17 +153,12 @@ async def fhir_export(stream_id: UUID, user: Reader, conn: Conn, settings: AppSe
         200: {"model": BatchReceipt, "description": "A repeat of (stream_id, seq): the original receipt"},
         **errors(401, 403, 404, 409, 413, 422, 503),
     },
-    openapi_extra=SIGN_IN,
-    dependencies=[Depends(credentials_sent)],
 )
-async def post_batch(batch: ReadingBatch, request: Request) -> Response:
+async def post_batch(batch: ReadingBatch, writer: BatchWriter, conn: Conn, request: Request) -> Response:
     """Send one batch of readings (idempotent on stream_id and seq). Send the stream's device token
     as the bearer token, or use the employee's own session."""
-    # The connection and the sender are taken here rather than as dependencies: on the endpoint
-    # every phone calls each second, FastAPI's dependency handling cost more than the rest of the
-    # request's HTTP handling. ``credentials_sent`` answers 401 before the body is validated.
-    async with connection(request) as conn:
-        writer = await writer_of(request, conn)
-        receipt, created = await ingest.ingest(conn, writer, batch, request.app.state.ingestion)
+    # Most batches are answered before the router, with this route's answers
+    # (``backend.readings.fastpath``); this route answers the rest and describes the endpoint.
+    receipt, created = await ingest.ingest(conn, writer, batch, request.app.state.ingestion)
     # Serialised directly: the receipt is already a validated BatchReceipt (the hottest endpoint).
     return Response(receipt.model_dump_json(), 201 if created else 200, media_type="application/json")

@@ -97,9 +97,10 @@ async def record(
 def audit_event(actor: Actor, action: str, row: StreamRow) -> dict[str, object]:
     """The audit event of an access to one stream's readings, naming the employee they are about
     (by column name)."""
-    return audit.event_record(
+    values = audit.event_values(
         actor, action, "reading_stream", row.id, subject=Subject(user_id=row.employee_id)
     )
+    return audit.event_record(values)
 
 
 async def record_stream(conn: asyncpg.Connection, actor: Actor, action: str, row: StreamRow) -> None:

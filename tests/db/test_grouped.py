@@ -60,7 +60,7 @@ async def _stored(pool: asyncpg.Pool) -> list[Item]:
 
 async def test_writes_waiting_together_share_one_statement(pool: asyncpg.Pool) -> None:
     probe = Probe()
-    groups: WriteGroups[Item, int] = WriteGroups(probe.write, key=lambda item: item[0], writers=1)
+    groups: WriteGroups[Item, int] = WriteGroups(probe.write, key=lambda item: item[0])
     results = await asyncio.gather(*(_write(pool, groups, (k, 10 * k)) for k in range(10)))
     assert results == [10 * k for k in range(10)]  # each write answered its own result
     assert await _stored(pool) == [(k, 10 * k) for k in range(10)]  # each made once
@@ -72,7 +72,7 @@ async def test_writes_waiting_together_share_one_statement(pool: asyncpg.Pool) -
 
 async def test_a_group_holds_each_key_once(pool: asyncpg.Pool) -> None:
     probe = Probe()
-    groups: WriteGroups[Item, int] = WriteGroups(probe.write, key=lambda item: item[0], writers=1)
+    groups: WriteGroups[Item, int] = WriteGroups(probe.write, key=lambda item: item[0])
     items = [(1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (3, 6)]
     assert await asyncio.gather(*(_write(pool, groups, item) for item in items)) == [1, 2, 3, 4, 5, 6]
     for group in probe.groups:
@@ -83,7 +83,7 @@ async def test_a_group_holds_each_key_once(pool: asyncpg.Pool) -> None:
 
 async def test_a_bad_write_fails_only_its_own_request(pool: asyncpg.Pool) -> None:
     probe = Probe()
-    groups: WriteGroups[Item, int] = WriteGroups(probe.write, key=lambda item: item[0], writers=1)
+    groups: WriteGroups[Item, int] = WriteGroups(probe.write, key=lambda item: item[0])
     items = [(k, -1 if k == 5 else k) for k in range(8)]
     results = await asyncio.gather(*(_write(pool, groups, item) for item in items), return_exceptions=True)
     assert isinstance(results[5], asyncpg.CheckViolationError)
@@ -110,7 +110,7 @@ async def test_a_write_in_a_transaction_is_made_alone_and_commits_with_it(pool: 
 
 async def test_a_write_given_up_while_waiting_is_never_made(pool: asyncpg.Pool) -> None:
     probe = Probe(seconds=0.3)
-    groups: WriteGroups[Item, int] = WriteGroups(probe.write, key=lambda item: item[0], writers=1)
+    groups: WriteGroups[Item, int] = WriteGroups(probe.write, key=lambda item: item[0])
     first = asyncio.create_task(_write(pool, groups, (1, 1)))
     await asyncio.sleep(0.1)  # the first statement is running
     waiting = asyncio.create_task(_write(pool, groups, (2, 2)))

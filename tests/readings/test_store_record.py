@@ -12,7 +12,7 @@ import httpx
 from pydantic import BaseModel
 
 from backend.audit.schemas import NoSubject
-from backend.audit.service import event_record
+from backend.audit.service import event_record, event_values
 from backend.core.config import Settings
 from backend.db import scope
 from backend.readings.queries import STORE_BATCHES, STREAM_FOR_BATCH
@@ -39,7 +39,7 @@ async def test_every_field_of_the_record_is_a_column_of_its_table(conn: asyncpg.
         assert set(model.model_fields) <= columns, (model.__name__, set(model.model_fields) - columns)
         for name in model.model_fields:  # each field is picked by its name in the statement
             assert re.search(rf"\b[a-z]\.{name}\b", STORE_BATCHES), (table, name)
-    audit = event_record(None, "readings.batch.ingest", "reading_stream", subject=NoSubject)
+    audit = event_record(event_values(None, "readings.batch.ingest", "reading_stream", subject=NoSubject))
     columns = await _columns(conn, "audit_event")
     assert set(audit) <= columns, set(audit) - columns
     for name in audit:
