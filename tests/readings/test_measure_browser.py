@@ -93,7 +93,9 @@ async def test_measuring_offline_and_back_delivers_every_batch_once(
     await expect(totals).to_be_visible()
 
     await phone.set_offline(True)
-    await expect(page.get_by_text(re.compile("^You are offline"))).to_be_visible()
+    # The visible notice (the page's live region repeats it for screen readers 50 ms later).
+    measuring = page.get_by_role("region", name="Measuring")
+    await expect(measuring.get_by_text(re.compile("^You are offline"))).to_be_visible()
     await expect(queue).to_have_text(re.compile(r"^[3-9]\d* seconds of readings waiting to send\.$"))
     waiting = int((await queue.inner_text()).split()[0])
     assert waiting >= 3
